@@ -1,0 +1,445 @@
+/*
+ * handoff.h - the public API of libhandoff, a multi-agent routing runtime.
+ *
+ * Agents are described in YAML (instructions, model, handoff list). A turn
+ * sends the user's input to the agent that holds the conversation over an
+ * OpenAI-compatible chat-completions endpoint, follows the handoff tool calls
+ * the model returns (as the OpenAI Agents SDK does) until an agent answers,
+ * and commits the turn to a session store as a whole.
+ *
+ * Conventions
+ *  - Every name has the prefix hf_ (types, functions) or HF_ (macros, enums).
+ *  - Types are opaque, except option structs (which start with a version
+ *    field and have an HF_..._INIT macro) and small plain records.
+ *  - Every function that can fail returns 0 (HF_OK) or a negative hf_code and,
+ *    when its last argument `err` is not NULL, fills it with a message a person
+ *    can act on. Out-parameters come first.
+ *  - Ownership: an object returned through `**out` belongs to the caller and
+ *    is released with its type's _free function (NULL-safe). Strings returned
+ *    as `char **out` are owned by the caller and released with hf_free().
+ *    `const char *` return values are borrowed from their parent object and
+ *    live as long as it does, unless stated otherwise. Input strings are copied.
+ *
+ * Threads
+ *  - Call hf_global_init() once from main() before starting threads.
+ *  - A loaded hf_graph is immutable: any number of threads may share it.
+ *  - An hf_client, hf_session or hf_engine is used by one thread at a time.
+ *  - Callbacks run on the thread that drives the work (hf_run, or the thread
+ *    that calls hf_engine_perform / hf_engine_socket_action).
+ *  - The API key is never written to any log, error message or session.
+ *
+ * This header includes only standard C headers.
+ */
+#ifndef HANDOFF_H
+#define HANDOFF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32) && !defined(HF_STATIC)
+#define HF_EXTERN(type) __declspec(dllimport) type
+#elif defined(__GNUC__)
+#define HF_EXTERN(type) __attribute__((visibility("default"))) type
+#else
+#define HF_EXTERN(type) type
+#endif
+
+/* ------------------------------------------------------------------ */
+/* Version and global set-up                                           */
+/* ------------------------------------------------------------------ */
+
+#define HF_VERSION_MAJOR 0
+#define HF_VERSION_MINOR 1
+#define HF_VERSION_PATCH 0
+#define HF_VERSION_STRING "0.1.0"
+
+/* The version of the library actually linked, as "MAJOR.MINOR.PATCH".
+ * Static string; never fails. */
+HF_EXTERN(const char *) hf_version(void);
+
+/* ------------------------------------------------------------------ */
+/* Errors                                                              */
+/* ------------------------------------------------------------------ */
+
+typedef enum hf_code {
+	HF_OK = 0,
+	HF_EINVAL = -1,      /* bad argument or bad input text (size, UTF-8) */
+	HF_ECONFIG = -2,     /* YAML, graph validation, missing setting */
+	HF_EAUTH = -3,       /* the endpoint refused the credentials (401/403) */
+	HF_ENET = -4,        /* connection failed, dropped, or timed out */
+	HF_EHTTP = -5,       /* the endpoint answered with an error status */
+	HF_EPROTOCOL = -6,   /* the reply was not valid chat-completions data */
+	HF_EMAXTURNS = -7,   /* too many model calls in one user turn */
+	HF_ELOOP = -8,       /* handoff ping-pong inside one user turn */
+	HF_ETOOL = -9,       /* the model called a tool that was not offered */
+	HF_ESTORE = -10,     /* the session store failed */
+	HF_ENOTFOUND = -11,  /* no such agent, session, model or provider */
+	HF_ECANCELLED = -12, /* cancelled by a callback or hf_engine_cancel */
+	HF_ENOMEM = -13,     /* out of memory */
+	HF_ELIMIT = -14,     /* a size or count limit was exceeded */
+	HF_ECONFLICT = -15   /* the session changed under us (another writer) */
+} hf_code;
+
+#define HF_ERROR_MESSAGE_MAX 1024
+
+/* A filled-in error. Plain record: the caller owns it (usually on the
+ * stack). `message` is always NUL-terminated and never contains the key. */
+typedef struct hf_error {
+	int code;        /* an hf_code */
+	int http_status; /* HTTP status when the endpoint answered, else 0 */
+	char message[HF_ERROR_MESSAGE_MAX];
+} hf_error;
+
+/* Static, lower-case name of a code ("config", "auth", ...). */
+HF_EXTERN(const char *) hf_code_name(int code);
+
+/* The documented exit status of the `handoff` command for a code:
+ * 0 ok, 1 other, 2 usage, 3 config, 4 auth, 5 network/HTTP, 6 routing
+ * (max turns, loop, unknown tool), 130 interrupted. */
+HF_EXTERN(int) hf_exit_status(int code);
+
+/* Release memory the library handed to the caller as an owned string. */
+HF_EXTERN(void) hf_free(void *p);
+
+/* Set up libcurl and other process-wide state. Call once, before threads.
+ * Returns HF_ENET if libcurl cannot be initialised. */
+HF_EXTERN(int) hf_global_init(hf_error *err);
+HF_EXTERN(void) hf_global_cleanup(void);
+
+/* ------------------------------------------------------------------ */
+/* Logging                                                             */
+/* ------------------------------------------------------------------ */
+
+typedef enum hf_log_level {
+	HF_LOG_ERROR = 0,
+	HF_LOG_WARN = 1,
+	HF_LOG_INFO = 2,
+	HF_LOG_DEBUG = 3,
+	HF_LOG_TRACE = 4 /* wire traffic, with credentials redacted */
+} hf_log_level;
+
+typedef void (*hf_log_fn)(hf_log_level level, const char *message, void *payload);
+
+/* Route library log messages at or below `level` to `fn` (NULL: off, the
+ * default). The library never writes to stdout or stderr itself. Process-wide;
+ * set it before threads start. */
+HF_EXTERN(void) hf_log_set(hf_log_fn fn, hf_log_level level, void *payload);
+
+/* ------------------------------------------------------------------ */
+/* Agent graphs                                                        */
+/* ------------------------------------------------------------------ */
+
+typedef struct hf_graph hf_graph;
+typedef struct hf_agent hf_agent;
+typedef struct hf_diag hf_diag;
+
+typedef enum hf_routing {
+	HF_ROUTING_STICKY = 0, /* the next turn starts at the agent holding it */
+	HF_ROUTING_ROUTER = 1  /* every turn starts at the entry agent */
+} hf_routing;
+
+typedef enum hf_severity { HF_SEV_ERROR = 0, HF_SEV_WARNING = 1 } hf_severity;
+
+/* Load a graph from `path`: a directory of .yaml/.yml files (with an
+ * optional handoff.yaml graph file), a single agent file, or a graph file.
+ * On success *out is an immutable graph. Every problem found (errors and
+ * warnings, each with file:line:col) is put in *diags when diags is not NULL;
+ * the caller frees it with hf_diag_free. Returns HF_ECONFIG when any error
+ * was found (err holds the first one and a count), HF_ENOTFOUND for a
+ * missing path. */
+HF_EXTERN(int) hf_graph_load(hf_graph **out, const char *path, hf_diag **diags,
+                             hf_error *err);
+
+/* As hf_graph_load, from YAML text in memory; `name` is used as the file
+ * name in positions. The text may hold one agent, `agents:` and graph keys. */
+HF_EXTERN(int) hf_graph_load_string(hf_graph **out, const char *yaml, size_t len,
+                                    const char *name, hf_diag **diags, hf_error *err);
+
+HF_EXTERN(void) hf_graph_free(hf_graph *g);
+
+HF_EXTERN(size_t) hf_graph_agent_count(const hf_graph *g);
+/* Agents in load order; NULL when i is out of range. Borrowed from g. */
+HF_EXTERN(const hf_agent *) hf_graph_agent_at(const hf_graph *g, size_t i);
+HF_EXTERN(const hf_agent *) hf_graph_agent_by_name(const hf_graph *g, const char *name);
+HF_EXTERN(const hf_agent *) hf_graph_agent_by_tool(const hf_graph *g, const char *tool_name);
+HF_EXTERN(const hf_agent *) hf_graph_entry(const hf_graph *g);
+HF_EXTERN(hf_routing) hf_graph_routing(const hf_graph *g);
+HF_EXTERN(int) hf_graph_max_turns(const hf_graph *g);
+
+/* Borrowed strings; NULL when the field was not set. */
+HF_EXTERN(const char *) hf_agent_name(const hf_agent *a);
+HF_EXTERN(const char *) hf_agent_description(const hf_agent *a);
+HF_EXTERN(const char *) hf_agent_instructions(const hf_agent *a);
+HF_EXTERN(const char *) hf_agent_model(const hf_agent *a);     /* default applied */
+HF_EXTERN(const char *) hf_agent_provider(const hf_agent *a);  /* default applied */
+HF_EXTERN(const char *) hf_agent_compute_provider(const hf_agent *a);
+HF_EXTERN(const char *) hf_agent_tool_name(const hf_agent *a); /* transfer_to_... */
+HF_EXTERN(size_t) hf_agent_handoff_count(const hf_agent *a);
+HF_EXTERN(const hf_agent *) hf_agent_handoff_at(const hf_agent *a, size_t i);
+
+/* Write the handoff tool name for an agent name into buf (size cap):
+ * "transfer_to_" + name with every byte outside [A-Za-z0-9_] replaced by '_',
+ * lower-cased, as the Python Agents SDK does. HF_EINVAL for an empty name or
+ * a result over 64 characters; HF_ELIMIT when cap is too small. */
+HF_EXTERN(int) hf_handoff_tool_name(char *buf, size_t cap, const char *agent_name,
+                                    hf_error *err);
+
+typedef enum hf_graph_format {
+	HF_GRAPH_MERMAID = 0,
+	HF_GRAPH_DOT = 1,
+	HF_GRAPH_JSON = 2
+} hf_graph_format;
+
+/* Render the graph; *out is an owned NUL-terminated string (hf_free). */
+HF_EXTERN(int) hf_graph_export(char **out, const hf_graph *g, hf_graph_format fmt,
+                               hf_error *err);
+
+/* Diagnostics collected while loading. Borrowed strings live as long as d. */
+HF_EXTERN(size_t) hf_diag_count(const hf_diag *d);
+HF_EXTERN(size_t) hf_diag_error_count(const hf_diag *d);
+HF_EXTERN(hf_severity) hf_diag_severity(const hf_diag *d, size_t i);
+HF_EXTERN(const char *) hf_diag_file(const hf_diag *d, size_t i);
+HF_EXTERN(int) hf_diag_line(const hf_diag *d, size_t i); /* 1-based; 0 = whole file */
+HF_EXTERN(int) hf_diag_column(const hf_diag *d, size_t i);
+HF_EXTERN(const char *) hf_diag_message(const hf_diag *d, size_t i);
+/* "file:line:col: error: message" for entry i; borrowed. */
+HF_EXTERN(const char *) hf_diag_format(const hf_diag *d, size_t i);
+HF_EXTERN(void) hf_diag_free(hf_diag *d);
+
+
+/* ------------------------------------------------------------------ */
+/* Endpoints and the model client                                      */
+/* ------------------------------------------------------------------ */
+
+typedef struct hf_client hf_client;
+
+/* How the API key is sent. The Model Hub accepts both headers. */
+#define HF_AUTH_BEARER 0x1    /* Authorization: Bearer KEY (default) */
+#define HF_AUTH_X_API_KEY 0x2 /* x-api-key: KEY */
+
+#define HF_CLIENT_OPTIONS_VERSION 1
+
+/* Settings that override everything else (flags). Zero / NULL fields are
+ * "not set": they fall back to the environment (HANDOFF_BASE_URL,
+ * HANDOFF_API_KEY, HANDOFF_API_KEY_FILE, HANDOFF_PROVIDER,
+ * HANDOFF_COMPUTE_PROVIDER, HANDOFF_TIMEOUT, with OPENAI_BASE_URL and
+ * OPENAI_API_KEY as fallbacks), then to the graph file, then to defaults.
+ * Strings are copied by hf_client_new. */
+typedef struct hf_client_options {
+	unsigned version;
+	const char *base_url;         /* e.g. https://host/compute or http://127.0.0.1:8080/v1 */
+	const char *api_key;          /* the key itself (library use; never logged) */
+	const char *api_key_env;      /* name of the variable holding the key */
+	const char *api_key_file;     /* a file holding the key; must be mode 0600 */
+	int auth;                     /* HF_AUTH_* bits; 0 = default (bearer) */
+	const char *provider;         /* sent as OpenAI-Organization */
+	const char *compute_provider; /* sent as compute_provider in the body */
+	long connect_timeout_ms;      /* 0 = default 10 s */
+	long timeout_ms;              /* whole request; 0 = default 600 s */
+	long idle_timeout_ms;         /* between stream bytes; 0 = default 60 s */
+	int max_retries;              /* -1 = default 2 */
+	long max_retry_after_ms;      /* cap on honoured Retry-After; 0 = 60 s */
+	size_t max_response_bytes;    /* 0 = default 8 MiB */
+	int insecure;                 /* non-zero: skip TLS verification */
+	const char *const *headers;   /* extra "Name: value" lines, NULL-terminated */
+	int require_key;              /* non-zero: a missing key is HF_ECONFIG */
+} hf_client_options;
+
+#define HF_CLIENT_OPTIONS_INIT \
+	{ HF_CLIENT_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0, NULL, NULL, 0, 0, 0, -1, 0, 0, 0, NULL, 0 }
+
+/* Create a client: resolves settings from `opts` (may be NULL), the
+ * environment and `graph` (may be NULL; its endpoint defaults apply), and
+ * keeps one connection for reuse. HF_ECONFIG names exactly what to set when
+ * the base URL (or, with require_key, the key) is missing or a key file is
+ * unreadable or too open. */
+HF_EXTERN(int) hf_client_new(hf_client **out, const hf_client_options *opts,
+                             const hf_graph *graph, hf_error *err);
+HF_EXTERN(void) hf_client_free(hf_client *c);
+/* The resolved base URL; borrowed from c. */
+HF_EXTERN(const char *) hf_client_base_url(const hf_client *c);
+
+/* Token usage, summed over the model calls it covers. */
+typedef struct hf_usage {
+	uint64_t requests;
+	uint64_t input_tokens;
+	uint64_t output_tokens;
+	uint64_t total_tokens;
+} hf_usage;
+
+/* ------------------------------------------------------------------ */
+/* Events                                                              */
+/* ------------------------------------------------------------------ */
+
+typedef enum hf_event_type {
+	HF_EVENT_AGENT = 0,      /* the agent answering changed: from (NULL at start) -> to */
+	HF_EVENT_TEXT_DELTA = 1, /* streamed text; whole UTF-8 characters */
+	HF_EVENT_MESSAGE = 2,    /* a complete assistant message from `agent` */
+	HF_EVENT_HANDOFF = 3,    /* `from` called tool `tool_name` (call_id) to hand to `to` */
+	HF_EVENT_USAGE = 4,      /* usage of one model call */
+	HF_EVENT_ERROR = 5,      /* the turn failed; error is set */
+	HF_EVENT_DONE = 6        /* the turn finished; agent = final agent, usage = turn */
+} hf_event_type;
+
+/* One event. All pointers are borrowed for the duration of the callback. */
+typedef struct hf_event {
+	hf_event_type type;
+	const char *agent;     /* agent in charge when the event happened */
+	const char *from;      /* AGENT, HANDOFF */
+	const char *to;        /* AGENT, HANDOFF */
+	const char *text;      /* TEXT_DELTA, MESSAGE, DONE (final answer) */
+	size_t text_len;
+	const char *tool_name; /* HANDOFF */
+	const char *call_id;   /* HANDOFF */
+	hf_usage usage;        /* USAGE (one call), DONE (whole turn) */
+	const hf_error *error; /* ERROR */
+	const char *session_id;
+} hf_event;
+
+/* Return 0 to go on; any other value cancels the turn (HF_ECANCELLED). */
+typedef int (*hf_event_fn)(const hf_event *ev, void *payload);
+
+/* ------------------------------------------------------------------ */
+/* Single completions (no agents)                                      */
+/* ------------------------------------------------------------------ */
+
+#define HF_ASK_OPTIONS_VERSION 1
+
+typedef struct hf_ask_options {
+	unsigned version;
+	const char *model;            /* required */
+	const char *provider;         /* overrides the client's */
+	const char *compute_provider; /* overrides the client's */
+	const char *system;           /* optional system message */
+	int stream;                   /* non-zero: stream, deltas to on_event */
+	hf_event_fn on_event;
+	void *payload;
+} hf_ask_options;
+
+#define HF_ASK_OPTIONS_INIT { HF_ASK_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 1, NULL, NULL }
+
+/* One chat completion of `input`. *answer (may be NULL) receives the owned
+ * text; *usage (may be NULL) the usage. Errors: HF_EAUTH, HF_ENET, HF_EHTTP,
+ * HF_EPROTOCOL, HF_ECANCELLED, HF_EINVAL (input not UTF-8 or too large). */
+HF_EXTERN(int) hf_ask(char **answer, hf_usage *usage, hf_client *c, const char *input,
+                      const hf_ask_options *opts, hf_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Model Hub discovery                                                 */
+/* ------------------------------------------------------------------ */
+
+/* Each call returns, in *json_out, an owned JSON text: an array of objects
+ * for models/providers, an object for model detail, as the endpoint sent it
+ * (checked, re-serialised). provider / model filters may be NULL.
+ * HF_ENOTFOUND for an unknown name; HF_EHTTP with a plain message when the
+ * server (for example a plain /v1 server) has no provider catalogue. */
+HF_EXTERN(int) hf_hub_models(char **json_out, hf_client *c, const char *provider, hf_error *err);
+HF_EXTERN(int) hf_hub_providers(char **json_out, hf_client *c, const char *model, hf_error *err);
+HF_EXTERN(int) hf_hub_model_detail(char **json_out, hf_client *c, const char *model,
+                                   const char *provider, hf_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Sessions and stores                                                 */
+/* ------------------------------------------------------------------ */
+
+typedef struct hf_session hf_session;
+typedef struct hf_store hf_store;
+
+#define HF_SESSION_ID_MAX 128
+
+/* Check a session id: 1..128 characters from [A-Za-z0-9._:-], not starting
+ * with '.' or '-'. HF_EINVAL names the offending character. */
+HF_EXTERN(int) hf_session_id_check(const char *id, hf_error *err);
+
+/* A new, empty session with `id` (NULL: a fresh random id). */
+HF_EXTERN(int) hf_session_new(hf_session **out, const char *id, hf_error *err);
+HF_EXTERN(void) hf_session_free(hf_session *s);
+
+HF_EXTERN(const char *) hf_session_id(const hf_session *s);
+/* The agent holding the conversation; NULL before the first turn. */
+HF_EXTERN(const char *) hf_session_agent(const hf_session *s);
+/* Move the conversation to `agent` (no model call). Borrowed name copied. */
+HF_EXTERN(int) hf_session_set_agent(hf_session *s, const char *agent, hf_error *err);
+HF_EXTERN(hf_usage) hf_session_usage(const hf_session *s);
+HF_EXTERN(size_t) hf_session_message_count(const hf_session *s);
+/* Message i in chat-completions wire format (JSON object text); borrowed,
+ * valid until the session changes. NULL when out of range. */
+HF_EXTERN(const char *) hf_session_message_json(const hf_session *s, size_t i);
+
+/* Open (creating if needed) the SQLite store at `path` (NULL: the default,
+ * $HANDOFF_DB, else $XDG_STATE_HOME/handoff/sessions.db, else
+ * ~/.local/state/handoff/sessions.db). WAL mode, busy timeout; safe to share
+ * between processes. HF_ESTORE on failure, naming the path. */
+HF_EXTERN(int) hf_store_open_sqlite(hf_store **out, const char *path, hf_error *err);
+HF_EXTERN(void) hf_store_free(hf_store *st);
+
+/* Load session `id`. HF_ENOTFOUND when the store has no such session. */
+HF_EXTERN(int) hf_store_load(hf_session **out, hf_store *st, const char *id, hf_error *err);
+/* Delete session `id`. HF_ENOTFOUND when absent. */
+HF_EXTERN(int) hf_store_delete(hf_store *st, const char *id, hf_error *err);
+/* The id of the most recently used session, owned (hf_free).
+ * HF_ENOTFOUND when the store is empty. */
+HF_EXTERN(int) hf_store_latest(char **id_out, hf_store *st, hf_error *err);
+
+/* One row of hf_store_list; borrowed for the duration of the callback. */
+typedef struct hf_session_info {
+	const char *id;
+	const char *agent;
+	size_t messages;
+	int64_t created_at; /* unix seconds */
+	int64_t updated_at;
+	hf_usage usage;
+} hf_session_info;
+
+/* Call fn for each stored session, most recently used first (at most
+ * `limit`, 0 = all). A non-zero return from fn stops the listing. */
+HF_EXTERN(int) hf_store_list(hf_store *st, size_t limit,
+                             int (*fn)(const hf_session_info *info, void *payload),
+                             void *payload, hf_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Running a turn                                                      */
+/* ------------------------------------------------------------------ */
+
+/* What to do when the model calls a tool the agent did not offer. */
+typedef enum hf_tool_not_found {
+	HF_TOOL_NOT_FOUND_ERROR = 0,    /* fail the turn with HF_ETOOL */
+	HF_TOOL_NOT_FOUND_TELL_MODEL = 1 /* answer the call with an error text and go on */
+} hf_tool_not_found;
+
+#define HF_RUN_OPTIONS_VERSION 1
+
+typedef struct hf_run_options {
+	unsigned version;
+	int stream;            /* non-zero: stream replies (text deltas as events) */
+	hf_event_fn on_event;  /* may be NULL */
+	void *payload;
+	int routing;           /* -1: the graph's policy, else an hf_routing */
+	int max_turns;         /* 0: the graph's max_turns */
+	int tool_not_found;    /* an hf_tool_not_found */
+	size_t max_input_bytes;   /* 0: default 64 KiB */
+	size_t max_history_messages; /* 0: no limit; see README "history" */
+} hf_run_options;
+
+#define HF_RUN_OPTIONS_INIT { HF_RUN_OPTIONS_VERSION, 1, NULL, NULL, -1, 0, 0, 0, 0 }
+
+/* Run one user turn of `input` in `session` on `graph`, blocking until an
+ * agent answers. Input must be UTF-8 (it is NFC-normalised). When `store` is
+ * not NULL the finished turn is committed to it in one transaction; on any
+ * failure neither the store nor `session` changes. *answer (may be NULL)
+ * receives the owned final text.
+ * Errors: HF_EINVAL (input), HF_EAUTH, HF_ENET, HF_EHTTP, HF_EPROTOCOL,
+ * HF_EMAXTURNS, HF_ELOOP, HF_ETOOL, HF_ESTORE, HF_ECONFLICT, HF_ECANCELLED. */
+HF_EXTERN(int) hf_run(char **answer, hf_client *c, const hf_graph *graph,
+                      hf_session *session, hf_store *store, const char *input,
+                      const hf_run_options *opts, hf_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HANDOFF_H */

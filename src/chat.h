@@ -1,0 +1,82 @@
+/*
+ * chat.h - the chat-completions wire format: request bodies in the key order
+ * the Python Agents SDK sends, reply parsing, and stream delta assembly.
+ * No I/O here (see http.h and call.h).
+ */
+#ifndef HF_CHAT_H
+#define HF_CHAT_H
+
+#include "graph.h"
+
+#include <cjson/cJSON.h>
+
+typedef struct hf_tool_call {
+	char *id;        /* may be generated when the provider sent none */
+	char *name;
+	char *arguments; /* JSON text; "" from the wire becomes "{}" */
+} hf_tool_call;
+
+/* One parsed model reply (choices[0] only). */
+typedef struct hf_reply {
+	char *content;          /* assistant text; NULL when none */
+	hf_tool_call *calls;
+	size_t ncalls;
+	char *finish_reason;    /* NULL when absent */
+	hf_usage usage;         /* requests = 1 */
+	bool has_usage;
+} hf_reply;
+
+void hf_reply_dispose(hf_reply *r);
+
+/* What to send. Messages and tools are borrowed. */
+typedef struct hf_chat_request {
+	const char *model;
+	const cJSON *messages;         /* array, system message first when any */
+	const cJSON *tools;            /* array or NULL */
+	const hf_settings *settings;   /* may be NULL */
+	const char *compute_provider;  /* may be NULL */
+	bool stream;
+	bool include_usage;            /* stream_options.include_usage when streaming */
+} hf_chat_request;
+
+/* Build the JSON body: keys model, messages, tools, tool_choice,
+ * parallel_tool_calls (only with tools), temperature, top_p, max_tokens,
+ * stop, seed, stream, stream_options, compute_provider - each only when set.
+ * *out is owned (hf_free). */
+int hf_chat_body(char **out, const hf_chat_request *req, hf_error *err);
+
+/* Wire-format message builders (new cJSON objects, caller owns). */
+cJSON *hf_msg_system(const char *text);   /* {"content":…,"role":"system"} */
+cJSON *hf_msg_user(const char *text);     /* {"role":"user","content":…} */
+cJSON *hf_msg_assistant(const char *text, const hf_tool_call *calls, size_t ncalls);
+cJSON *hf_msg_tool(const char *call_id, const char *content);
+
+/* One handoff tool, as the Python SDK builds it:
+ * {"type":"function","function":{"name":…,"description":"Handoff to the X
+ * agent to handle the request. <description>","parameters":{"additionalProperties":
+ * false,"type":"object","properties":{},"required":[]},"strict":true}} */
+cJSON *hf_handoff_tool(const hf_agent *target);
+
+/* Parse a non-streaming reply body. HF_EPROTOCOL names what is wrong
+ * (not JSON, no choices, bad tool call, invalid UTF-8). */
+int hf_reply_parse(hf_reply *out, const char *body, size_t len, hf_error *err);
+
+/* Streaming: assemble chunks into a reply. Text deltas are passed to fn as
+ * they arrive, cut only at UTF-8 character boundaries. */
+typedef int (*hf_delta_fn)(void *payload, const char *text, size_t len);
+
+typedef struct hf_stream hf_stream;
+
+int hf_stream_new(hf_stream **out, hf_delta_fn fn, void *payload, size_t max_tool_calls,
+                  hf_error *err);
+/* Feed the data of one SSE event (a chunk JSON, or an {"error":…} object,
+ * which ends the stream with HF_EHTTP/HF_EPROTOCOL). "[DONE]" is accepted. */
+int hf_stream_chunk(hf_stream *s, const char *data, size_t len, hf_error *err);
+/* The stream ended: move the assembled reply into *out. HF_EPROTOCOL when
+ * the stream ended before [DONE] or a tool call misses its name. */
+int hf_stream_finish(hf_stream *s, hf_reply *out, hf_error *err);
+/* Bytes of text already handed to the delta callback (for retry decisions). */
+size_t hf_stream_delivered(const hf_stream *s);
+void hf_stream_free(hf_stream *s);
+
+#endif

@@ -1,0 +1,99 @@
+/*
+ * cli.h - the `handoff` command: one entry point per subcommand (each in its
+ * own file) and the helpers they share (common.c).
+ *
+ * Exit statuses (documented in the README and in `handoff --help`):
+ *   0 ok, 1 other error, 2 usage, 3 config/YAML, 4 auth, 5 network/HTTP,
+ *   6 routing (max turns, handoff loop, unknown tool), 130 interrupted.
+ * stdout carries answers and requested data only; everything else goes to
+ * stderr.
+ */
+#ifndef HF_CLI_H
+#define HF_CLI_H
+
+#include "handoff.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#define HF_EXIT_OK 0
+#define HF_EXIT_ERROR 1
+#define HF_EXIT_USAGE 2
+#define HF_EXIT_CONFIG 3
+#define HF_EXIT_AUTH 4
+#define HF_EXIT_NET 5
+#define HF_EXIT_ROUTING 6
+#define HF_EXIT_INTERRUPTED 130
+
+/* Subcommands: argv[0] is the subcommand name. Return an exit status. */
+int hf_cmd_validate(int argc, char **argv);
+int hf_cmd_graph(int argc, char **argv);
+int hf_cmd_mock(int argc, char **argv);
+int hf_cmd_models(int argc, char **argv);
+int hf_cmd_providers(int argc, char **argv);
+int hf_cmd_model(int argc, char **argv);
+int hf_cmd_ask(int argc, char **argv);
+int hf_cmd_run(int argc, char **argv);
+int hf_cmd_chat(int argc, char **argv);
+int hf_cmd_sessions(int argc, char **argv);
+
+/* ---- common.c ---- */
+
+/* "handoff: error: <msg>" on stderr (red when colour is on); returns the
+ * exit status for err->code. */
+int cli_fail(const hf_error *err);
+/* Usage error: prints "handoff CMD: <msg>" and a hint to --help; returns 2. */
+int cli_usage_error(const char *cmd, const char *fmt, ...);
+/* printf to stderr, for notices. */
+void cli_note(const char *fmt, ...);
+
+/* Whether colour is on for stream f: a TTY and NO_COLOR unset. */
+bool cli_color(FILE *f);
+
+/* The graph path to use when none is given: $HANDOFF_GRAPH, else ./agents
+ * when it exists, else the installed default graph. Borrowed static string. */
+const char *cli_default_graph(void);
+
+/* Load a graph, printing every diagnostic as file:line:col on stderr.
+ * Returns 0 or an exit status. */
+int cli_load_graph(hf_graph **out, const char *path, bool quiet_warnings);
+
+/* Long options shared by commands that talk to an endpoint. A command
+ * includes CLI_ENDPOINT_LONGOPTS in its getopt_long table and passes every
+ * option to cli_endpoint_option first; it returns true when it took it. */
+#define CLI_OPT_BASE_URL 1000
+#define CLI_OPT_API_KEY_ENV 1001
+#define CLI_OPT_API_KEY_FILE 1002
+#define CLI_OPT_PROVIDER 1003
+#define CLI_OPT_COMPUTE_PROVIDER 1004
+#define CLI_OPT_TIMEOUT 1005
+#define CLI_OPT_RETRIES 1006
+#define CLI_OPT_INSECURE 1007
+#define CLI_OPT_HEADER 1008
+#define CLI_OPT_X_API_KEY 1009
+#define CLI_ENDPOINT_LONGOPTS \
+	{ "base-url", required_argument, NULL, CLI_OPT_BASE_URL }, \
+	{ "api-key-env", required_argument, NULL, CLI_OPT_API_KEY_ENV }, \
+	{ "api-key-file", required_argument, NULL, CLI_OPT_API_KEY_FILE }, \
+	{ "provider", required_argument, NULL, CLI_OPT_PROVIDER }, \
+	{ "compute-provider", required_argument, NULL, CLI_OPT_COMPUTE_PROVIDER }, \
+	{ "timeout", required_argument, NULL, CLI_OPT_TIMEOUT }, \
+	{ "retries", required_argument, NULL, CLI_OPT_RETRIES }, \
+	{ "insecure", no_argument, NULL, CLI_OPT_INSECURE }, \
+	{ "header", required_argument, NULL, CLI_OPT_HEADER }, \
+	{ "x-api-key", no_argument, NULL, CLI_OPT_X_API_KEY }
+
+/* Help text lines for the options above. */
+extern const char cli_endpoint_help[];
+
+typedef struct cli_endpoint {
+	hf_client_options opts;
+	const char *headers[17];
+	size_t nheaders;
+} cli_endpoint;
+
+void cli_endpoint_init(cli_endpoint *e);
+/* Returns true when opt was an endpoint option (sets *status on a bad value). */
+bool cli_endpoint_option(cli_endpoint *e, int opt, const char *arg, int *status);
+
+#endif

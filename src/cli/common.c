@@ -1,0 +1,158 @@
+/*
+ * common.c - helpers shared by the subcommands: error and notice printing,
+ * colour, the default graph, and endpoint options.
+ */
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef HF_DATADIR
+#define HF_DATADIR "/usr/local/share/handoff"
+#endif
+
+bool cli_color(FILE *f)
+{
+	const char *nc = getenv("NO_COLOR");
+	if (nc && *nc)
+		return false;
+	return isatty(fileno(f)) != 0;
+}
+
+int cli_fail(const hf_error *err)
+{
+	bool c = cli_color(stderr);
+	fprintf(stderr, "%shandoff: error:%s %s\n", c ? "\033[31m" : "", c ? "\033[0m" : "",
+	        err->message[0] ? err->message : hf_code_name(err->code));
+	return hf_exit_status(err->code);
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "handoff %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nsee 'handoff %s --help'\n", cmd);
+	return HF_EXIT_USAGE;
+}
+
+void cli_note(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+}
+
+const char *cli_default_graph(void)
+{
+	struct stat st;
+	const char *env = getenv("HANDOFF_GRAPH");
+	if (env && *env)
+		return env;
+	if (stat("agents", &st) == 0 && S_ISDIR(st.st_mode))
+		return "agents";
+	return HF_DATADIR "/agents";
+}
+
+int cli_load_graph(hf_graph **out, const char *path, bool quiet_warnings)
+{
+	hf_diag *d = NULL;
+	hf_error err;
+	size_t i;
+	int rc = hf_graph_load(out, path, &d, &err);
+	for (i = 0; i < hf_diag_count(d); i++) {
+		if (quiet_warnings && hf_diag_severity(d, i) == HF_SEV_WARNING)
+			continue;
+		fprintf(stderr, "%s\n", hf_diag_format(d, i));
+	}
+	hf_diag_free(d);
+	if (rc) {
+		if (rc != HF_ECONFIG)
+			return cli_fail(&err);
+		return HF_EXIT_CONFIG;
+	}
+	return HF_EXIT_OK;
+}
+
+const char cli_endpoint_help[] =
+	"endpoint options (flags override HANDOFF_* variables, which override the graph file):\n"
+	"      --base-url URL         endpoint base URL (HANDOFF_BASE_URL, OPENAI_BASE_URL)\n"
+	"      --api-key-env NAME     read the API key from variable NAME (default\n"
+	"                             HANDOFF_API_KEY, then OPENAI_API_KEY)\n"
+	"      --api-key-file PATH    read the API key from a file with mode 0600\n"
+	"                             (HANDOFF_API_KEY_FILE)\n"
+	"      --x-api-key            send the key as x-api-key instead of Authorization\n"
+	"      --provider P           model provider, sent as OpenAI-Organization\n"
+	"      --compute-provider C   compute provider, sent in the request body\n"
+	"      --timeout SECONDS      whole-request timeout (HANDOFF_TIMEOUT)\n"
+	"      --retries N            retries on 408/409/429/5xx/connection errors (2)\n"
+	"      --header 'Name: value' extra request header (repeatable)\n"
+	"      --insecure             do not verify TLS certificates (warns)\n";
+
+void cli_endpoint_init(cli_endpoint *e)
+{
+	hf_client_options init = HF_CLIENT_OPTIONS_INIT;
+	memset(e, 0, sizeof(*e));
+	e->opts = init;
+	e->opts.headers = e->headers;
+}
+
+static bool parse_long(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	long v;
+	if (!s || !*s)
+		return false;
+	v = strtol(s, &end, 10);
+	if (*end || v < lo || v > hi)
+		return false;
+	*out = v;
+	return true;
+}
+
+bool cli_endpoint_option(cli_endpoint *e, int opt, const char *arg, int *status)
+{
+	long v;
+	*status = HF_EXIT_OK;
+	switch (opt) {
+	case CLI_OPT_BASE_URL: e->opts.base_url = arg; return true;
+	case CLI_OPT_API_KEY_ENV: e->opts.api_key_env = arg; return true;
+	case CLI_OPT_API_KEY_FILE: e->opts.api_key_file = arg; return true;
+	case CLI_OPT_PROVIDER: e->opts.provider = arg; return true;
+	case CLI_OPT_COMPUTE_PROVIDER: e->opts.compute_provider = arg; return true;
+	case CLI_OPT_X_API_KEY: e->opts.auth = HF_AUTH_X_API_KEY; return true;
+	case CLI_OPT_INSECURE:
+		e->opts.insecure = 1;
+		fprintf(stderr, "handoff: warning: --insecure: TLS certificates are not verified\n");
+		return true;
+	case CLI_OPT_TIMEOUT:
+		if (!parse_long(arg, 1, 86400, &v))
+			*status = cli_usage_error("", "--timeout takes whole seconds from 1 to 86400, not '%s'", arg);
+		else
+			e->opts.timeout_ms = v * 1000;
+		return true;
+	case CLI_OPT_RETRIES:
+		if (!parse_long(arg, 0, 10, &v))
+			*status = cli_usage_error("", "--retries takes a number from 0 to 10, not '%s'", arg);
+		else
+			e->opts.max_retries = (int)v;
+		return true;
+	case CLI_OPT_HEADER:
+		if (!strchr(arg, ':'))
+			*status = cli_usage_error("", "--header takes 'Name: value', not '%s'", arg);
+		else if (e->nheaders + 1 >= sizeof(e->headers) / sizeof(e->headers[0]))
+			*status = cli_usage_error("", "at most 16 --header options");
+		else
+			e->headers[e->nheaders++] = arg;
+		return true;
+	default:
+		return false;
+	}
+}

@@ -1,0 +1,88 @@
+/*
+ * http.h - the libcurl transport: resolved endpoint settings, one HTTP
+ * exchange with retries (hf_call), status and error classification, size
+ * caps, timeouts and a redacting trace. Shared by the blocking path
+ * (hf_run, hf_ask, discovery) and the multi-handle engine.
+ */
+#ifndef HF_HTTP_H
+#define HF_HTTP_H
+
+#include "chat.h"
+
+#include <curl/curl.h>
+
+/* Settings after flags > environment > graph file > defaults. Owned strings. */
+typedef struct hf_endpoint {
+	char *base_url;          /* no trailing slash */
+	char *api_key;           /* NULL when none; never logged */
+	int auth;                /* HF_AUTH_* bits */
+	char *provider;          /* OpenAI-Organization; may be NULL */
+	char *compute_provider;  /* may be NULL */
+	long connect_timeout_ms;
+	long timeout_ms;
+	long idle_timeout_ms;
+	int max_retries;
+	long max_retry_after_ms;
+	size_t max_response_bytes;
+	bool insecure;
+	char **headers;          /* extra "Name: value", NULL-terminated */
+	char *user_agent;        /* "handoff/<version>" */
+} hf_endpoint;
+
+/* Resolve an endpoint (see hf_client_options for the order). */
+int hf_endpoint_resolve(hf_endpoint *out, const hf_client_options *opts,
+                        const hf_graph *graph, hf_error *err);
+void hf_endpoint_dispose(hf_endpoint *ep);
+
+struct hf_client {
+	hf_endpoint ep;
+	CURL *easy;              /* reused across requests: keeps the connection */
+};
+
+/* One logical request (with its retries). */
+typedef struct hf_call hf_call;
+
+typedef struct hf_call_spec {
+	const char *method;      /* "GET" or "POST" */
+	const char *path;        /* appended to base_url, e.g. "/chat/completions" */
+	const char *body;        /* POST body (copied); NULL for GET */
+	bool stream;             /* SSE chat stream */
+	const char *provider;    /* overrides ep->provider for this call; may be NULL */
+	hf_delta_fn on_delta;    /* stream text deltas; may be NULL */
+	void *payload;
+} hf_call_spec;
+
+int hf_call_new(hf_call **out, const hf_endpoint *ep, const hf_call_spec *spec,
+                hf_error *err);
+void hf_call_free(hf_call *c);
+
+/* Configure `easy` for the next attempt (resets the handle's options, keeps
+ * its connection cache). */
+int hf_call_setup(hf_call *c, CURL *easy, hf_error *err);
+
+/* Results of hf_call_finish. */
+#define HF_CALL_DONE 0
+#define HF_CALL_RETRY 1
+
+/* The transfer on `easy` ended with `rc`. Returns HF_CALL_DONE when the
+ * reply is complete and good; HF_CALL_RETRY with *delay_ms when the attempt
+ * should be repeated (connection error, 408, 409, 429, 5xx; Retry-After
+ * honoured up to the cap; exponential backoff with jitter; never after
+ * stream text reached the caller; at most max_retries); otherwise a negative
+ * hf_code with err filled (HTTP status, the server's error type, code and
+ * message, or the libcurl reason). */
+int hf_call_finish(hf_call *c, CURL *easy, CURLcode rc, long *delay_ms, hf_error *err);
+
+/* Run the call to completion on `easy`, sleeping between retries. */
+int hf_call_perform(hf_call *c, CURL *easy, hf_error *err);
+
+/* After HF_CALL_DONE: the assembled chat reply (moved out) ... */
+int hf_call_reply(hf_call *c, hf_reply *out, hf_error *err);
+/* ... or the raw body of a non-chat request (borrowed). */
+const char *hf_call_body(const hf_call *c, size_t *len);
+
+/* Ask the call to stop at the next progress tick (any thread; the transfer
+ * then ends with HF_ECANCELLED). */
+void hf_call_cancel(hf_call *c);
+
+#endif

@@ -1,0 +1,31 @@
+/*
+ * text.h - UTF-8 checks, NFC normalisation, safe truncation and display
+ * width, all with utf8proc.
+ */
+#ifndef HF_TEXT_H
+#define HF_TEXT_H
+
+#include "internal.h"
+
+/* True when s[0..len) is valid UTF-8 (no NUL bytes inside). When not, and
+ * bad_offset is not NULL, it receives the offset of the first bad byte. */
+bool hf_utf8_valid(const char *s, size_t len, size_t *bad_offset);
+
+/* Length of the longest prefix of s[0..len) that ends on a character
+ * boundary and is at most max bytes (for cutting streams and truncating). */
+size_t hf_utf8_cut(const char *s, size_t len, size_t max);
+
+/* Bytes at the end of s[0..len) that start an incomplete UTF-8 sequence
+ * (0..3): a streaming writer holds them back until the next chunk. */
+size_t hf_utf8_incomplete_tail(const char *s, size_t len);
+
+/* Check user input (UTF-8, at most max bytes) and return its NFC form in
+ * *out (owned). HF_EINVAL names the byte offset of invalid UTF-8;
+ * HF_ELIMIT gives the size and the limit. */
+int hf_text_normalize_input(char **out, const char *s, size_t len, size_t max,
+                            hf_error *err);
+
+/* Columns a terminal uses to show s (wide CJK = 2, combining = 0). */
+size_t hf_text_width(const char *s);
+
+#endif
