@@ -15,7 +15,9 @@ typedef struct hf_settings {
 	long max_tokens;
 	long long seed;
 	bool parallel_tool_calls;
-	char *tool_choice;  /* "auto" | "required" | "none" | a tool name; NULL = unset */
+	char *tool_choice;  /* "auto" | "required" | "none" | a handoff tool name
+	                       (an agent name in YAML is stored as its tool name);
+	                       NULL = unset */
 	char **stop;        /* NULL-terminated; NULL = unset */
 	size_t nstop;
 } hf_settings;
@@ -23,8 +25,10 @@ typedef struct hf_settings {
 struct hf_agent {
 	char *name;
 	char *description;       /* handoff_description */
-	char *instructions;      /* as written in YAML */
-	char *system_prompt;     /* instructions with the handoff prefix when handoff_prompt */
+	char *instructions;      /* as written in YAML; NULL when not set */
+	char *system_prompt;     /* the system message: instructions, after the handoff
+	                            prefix and a blank line when handoff_prompt; NULL
+	                            when there is neither */
 	char *model;             /* default applied */
 	char *provider;          /* default applied; may be NULL */
 	char *compute_provider;  /* default applied; may be NULL */
@@ -58,7 +62,32 @@ struct hf_graph {
 	char *default_model;
 	hf_graph_endpoint endpoint;
 	char *source;            /* the path it was loaded from */
+	/* Lookup tables (graph.c): open addressing, mask + 1 slots each. */
+	const hf_agent **by_name;
+	const hf_agent **by_tool;
+	size_t index_mask;
 };
+
+/* Size the lookup tables for g->nagents agents (all slots empty).
+ * HF_ENOMEM. */
+int hf_graph_index_init(hf_graph *g, hf_error *err);
+/* Index agent a under its name (by_tool false) or its tool name (true).
+ * Returns NULL when it was added, or the agent that already holds that key
+ * (then nothing changes). The tables must have room (index_init). */
+const hf_agent *hf_graph_index_put(hf_graph *g, const hf_agent *a, bool by_tool);
+
+/* Diagnostics while loading (graph_diag.c). hf_diag_add copies file and
+ * the formatted message; line 0 means the whole file. HF_ENOMEM. */
+int hf_diag_new(hf_diag **out);
+int hf_diag_add(hf_diag *d, hf_severity sev, const char *file, int line, int col,
+                const char *fmt, ...) HF_PRINTF(6, 7);
+/* Order by file, then line and column (stable); the first error then is
+ * the one to show in an hf_error. */
+void hf_diag_sort(hf_diag *d);
+
+/* The candidate nearest to `word` by edit distance when it is close enough
+ * to be a likely typo, else NULL. */
+const char *hf_nearest(const char *word, const char *const *candidates, size_t n);
 
 /* The standard prefix prepended (with a blank line) to the instructions of
  * an agent that sets handoff_prompt: true. */
