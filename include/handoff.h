@@ -282,7 +282,8 @@ typedef enum hf_event_type {
 	HF_EVENT_HANDOFF = 3,    /* `from` called tool `tool_name` (call_id) to hand to `to` */
 	HF_EVENT_USAGE = 4,      /* usage of one model call */
 	HF_EVENT_ERROR = 5,      /* the turn failed; error is set */
-	HF_EVENT_DONE = 6        /* the turn finished; agent = final agent, usage = turn */
+	HF_EVENT_DONE = 6,       /* the turn finished; agent = final agent, usage = turn */
+	HF_EVENT_WARNING = 7     /* something a person should know; text says what */
 } hf_event_type;
 
 /* One event. All pointers are borrowed for the duration of the callback. */

@@ -1,0 +1,570 @@
+/*
+ * runner.c - the turn state machine (see runner.h) and hf_run, the
+ * blocking driver. Routing rules, as in the OpenAI Agents SDK plus ours:
+ *  - text and no tool calls: the final answer of the turn;
+ *  - a handoff call: the assistant message with the calls and a tool
+ *    message {"assistant": "<name>"} per handoff, then the target agent
+ *    continues with the whole history;
+ *  - several handoffs in one reply: the first wins, each other gets its own
+ *    "ignored" tool message, so no call is left unanswered;
+ *  - a tool that was not offered: an error (or, on request, an answer to
+ *    the model saying so);
+ *  - missing or empty call ids: generated, consistent in history;
+ *  - max_turns model calls per user turn; a handoff that repeats a hop
+ *    already taken in this turn (A→B→A→B) stops as a loop.
+ */
+#include "runner.h"
+
+#include "text.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_MAX_INPUT (64 * 1024)
+#define MULTI_HANDOFF_TEXT "Multiple handoffs detected, ignoring this one."
+
+typedef struct hop {
+	const hf_agent *from, *to;
+} hop;
+
+struct hf_turn {
+	const hf_graph *g;
+	hf_session *s;
+	hf_store *st;
+	const hf_endpoint *ep;
+	hf_run_options opts;
+	const hf_agent *agent;   /* the agent answering now */
+	cJSON *turn;             /* messages of this turn (user first) */
+	hf_usage usage;
+	int calls;               /* model calls made */
+	int max_turns;
+	hop *hops;               /* handoffs taken in this turn */
+	size_t nhops;
+	char *body;              /* the last request body */
+	char *answer;
+	unsigned long id_seq;    /* for generated call ids */
+	bool finished;           /* DONE or ERROR reported */
+};
+
+/* ---- events ---- */
+
+static int emit(hf_turn *t, hf_event *ev)
+{
+	if (!t->opts.on_event)
+		return 0;
+	ev->session_id = hf_session_id(t->s);
+	if (!ev->agent && t->agent)
+		ev->agent = t->agent->name;
+	return t->opts.on_event(ev, t->opts.payload);
+}
+
+/* Emit an event whose non-zero answer cancels the turn. */
+static int emit_or_cancel(hf_turn *t, hf_event *ev, hf_error *err)
+{
+	return emit(t, ev) ? hf_err(err, HF_ECANCELLED, "cancelled by the event callback") : HF_OK;
+}
+
+static int emit_agent(hf_turn *t, const hf_agent *from, const hf_agent *to, hf_error *err)
+{
+	hf_event ev = { .type = HF_EVENT_AGENT, .from = from ? from->name : NULL,
+		        .to = to->name, .agent = to->name };
+	return emit_or_cancel(t, &ev, err);
+}
+
+void hf_turn_fail(hf_turn *t, const hf_error *err)
+{
+	hf_event ev = { .type = HF_EVENT_ERROR, .error = err };
+	if (t->finished)
+		return;
+	t->finished = true;
+	emit(t, &ev);
+}
+
+/* ---- set-up ---- */
+
+/* The agent a turn starts at: the holding agent under the sticky policy,
+ * else the entry agent. */
+static const hf_agent *start_agent(hf_turn *t)
+{
+	const char *held = hf_session_agent(t->s);
+	int routing = t->opts.routing >= 0 ? t->opts.routing : (int)t->g->routing;
+	const hf_agent *a;
+	if (!held || routing == HF_ROUTING_ROUTER)
+		return t->g->entry;
+	a = hf_graph_agent_by_name(t->g, held);
+	if (!a) {
+		char msg[512];
+		hf_event ev = { .type = HF_EVENT_WARNING };
+		snprintf(msg, sizeof(msg),
+		         "agent '%s', which held session '%s', is not in the graph any more; "
+		         "continuing at the entry agent '%s'",
+		         held, hf_session_id(t->s), t->g->entry->name);
+		hf_log(HF_LOG_WARN, "%s", msg);
+		ev.text = msg;
+		ev.text_len = strlen(msg);
+		ev.agent = t->g->entry->name;
+		emit(t, &ev);
+		return t->g->entry;
+	}
+	return a;
+}
+
+int hf_turn_new(hf_turn **out, const hf_graph *g, hf_session *s, hf_store *st,
+                const char *input, const hf_run_options *opts, const hf_endpoint *ep,
+                hf_error *err)
+{
+	hf_run_options defaults = HF_RUN_OPTIONS_INIT;
+	hf_turn *t;
+	char *text = NULL;
+	cJSON *user;
+	int rc;
+
+	*out = NULL;
+	if (!g || !s || !input || !ep)
+		return hf_err(err, HF_EINVAL, "hf_turn_new: graph, session, input and endpoint are required");
+	if (opts && opts->version != HF_RUN_OPTIONS_VERSION)
+		return hf_err(err, HF_EINVAL, "hf_run_options version %u is not supported (expected %u)",
+		              opts->version, HF_RUN_OPTIONS_VERSION);
+	rc = hf_text_normalize_input(&text, input, strlen(input),
+	                             opts && opts->max_input_bytes ? opts->max_input_bytes
+	                                                           : DEFAULT_MAX_INPUT,
+	                             err);
+	if (rc)
+		return rc;
+	t = hf_calloc(1, sizeof(*t));
+	user = t ? hf_msg_user(text) : NULL;
+	free(text);
+	if (!t || !user || !(t->turn = cJSON_CreateArray())) {
+		cJSON_Delete(user);
+		free(t);
+		return hf_err(err, HF_ENOMEM, "out of memory starting a turn");
+	}
+	cJSON_AddItemToArray(t->turn, user);
+	t->g = g;
+	t->s = s;
+	t->st = st;
+	t->ep = ep;
+	t->opts = opts ? *opts : defaults;
+	t->max_turns = t->opts.max_turns > 0 ? t->opts.max_turns : g->max_turns;
+	t->agent = start_agent(t);
+	if ((rc = emit_agent(t, NULL, t->agent, err))) {
+		hf_turn_free(t);
+		return rc;
+	}
+	*out = t;
+	return HF_OK;
+}
+
+void hf_turn_free(hf_turn *t)
+{
+	if (!t)
+		return;
+	cJSON_Delete(t->turn);
+	free(t->hops);
+	free(t->body);
+	free(t->answer);
+	free(t);
+}
+
+const char *hf_turn_answer(const hf_turn *t)
+{
+	return t->answer;
+}
+
+/* ---- building a request ---- */
+
+/* Index of the first history message to send under max_history_messages:
+ * the cut moves forward to a user message, so a tool call is never
+ * separated from its result. */
+static int history_start(const cJSON *history, size_t limit)
+{
+	int n = cJSON_GetArraySize(history), i;
+	if (!limit || (size_t)n <= limit)
+		return 0;
+	for (i = n - (int)limit; i < n; i++) {
+		const cJSON *role = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(history, i), "role");
+		if (cJSON_IsString(role) && !strcmp(role->valuestring, "user"))
+			return i;
+	}
+	return n;
+}
+
+static bool add_refs(cJSON *dst, const cJSON *src, int from)
+{
+	const cJSON *m;
+	int i = 0;
+	cJSON_ArrayForEach(m, src) {
+		if (i++ >= from && !cJSON_AddItemReferenceToArray(dst, (cJSON *)m))
+			return false;
+	}
+	return true;
+}
+
+int hf_turn_request(hf_turn *t, hf_call_spec *spec, hf_error *err)
+{
+	const hf_agent *a = t->agent;
+	cJSON *messages = NULL, *tools = NULL, *sys = NULL;
+	hf_chat_request req = { 0 };
+	size_t i;
+	int rc = HF_ENOMEM;
+
+	if (t->calls >= t->max_turns)
+		return hf_err(err, HF_EMAXTURNS,
+		              "max turns (%d) exceeded: the agents made %d model calls in this "
+		              "turn without a final answer (last agent: '%s')",
+		              t->max_turns, t->calls, a->name);
+	messages = cJSON_CreateArray();
+	if (!messages)
+		goto fail;
+	if (a->system_prompt && *a->system_prompt) {
+		if (!(sys = hf_msg_system(a->system_prompt)))
+			goto fail;
+		cJSON_AddItemToArray(messages, sys);
+	}
+	if (!add_refs(messages, hf_session_messages(t->s),
+	              history_start(hf_session_messages(t->s), t->opts.max_history_messages)) ||
+	    !add_refs(messages, t->turn, 0))
+		goto fail;
+	if (a->nhandoffs) {
+		if (!(tools = cJSON_CreateArray()))
+			goto fail;
+		for (i = 0; i < a->nhandoffs; i++) {
+			cJSON *tool = hf_handoff_tool(a->handoffs[i]);
+			if (!tool)
+				goto fail;
+			cJSON_AddItemToArray(tools, tool);
+		}
+	}
+	req.model = a->model;
+	req.messages = messages;
+	req.tools = tools;
+	req.settings = &a->settings;
+	req.compute_provider = a->compute_provider ? a->compute_provider : t->ep->compute_provider;
+	req.stream = t->opts.stream != 0;
+	req.include_usage = req.stream;
+	free(t->body);
+	t->body = NULL;
+	if ((rc = hf_chat_body(&t->body, &req, err)))
+		goto done;
+	memset(spec, 0, sizeof(*spec));
+	spec->method = "POST";
+	spec->path = "/chat/completions";
+	spec->body = t->body;
+	spec->stream = req.stream;
+	spec->provider = a->provider;
+	t->calls++;
+	rc = HF_OK;
+	goto done;
+fail:
+	rc = hf_err(err, HF_ENOMEM, "out of memory building the request for '%s'", a->name);
+done:
+	cJSON_Delete(messages);
+	cJSON_Delete(tools);
+	return rc;
+}
+
+/* ---- applying a reply ---- */
+
+/* The handoff target of `name` among the agent's handoffs, or NULL. */
+static const hf_agent *handoff_target(const hf_agent *a, const char *name)
+{
+	size_t i;
+	for (i = 0; i < a->nhandoffs; i++)
+		if (!strcmp(a->handoffs[i]->tool_name, name))
+			return a->handoffs[i];
+	return NULL;
+}
+
+/* {"assistant": "<name>"} exactly as Python's json.dumps writes it
+ * (ASCII only: other characters as \uXXXX, surrogate pairs above U+FFFF). */
+static char *transfer_message(const char *name)
+{
+	hf_buf b = HF_BUF_INIT;
+	const unsigned char *p = (const unsigned char *)name;
+	int bad = hf_buf_puts(&b, "{\"assistant\": \"");
+	while (*p && !bad) {
+		unsigned long cp = *p;
+		int extra = 0;
+		if (cp >= 0xF0) {
+			cp &= 0x07;
+			extra = 3;
+		} else if (cp >= 0xE0) {
+			cp &= 0x0F;
+			extra = 2;
+		} else if (cp >= 0xC0) {
+			cp &= 0x1F;
+			extra = 1;
+		}
+		p++;
+		for (; extra > 0 && *p; extra--)
+			cp = (cp << 6) | (*p++ & 0x3F);
+		if (cp == '"' || cp == '\\')
+			bad = hf_buf_printf(&b, "\\%c", (char)cp);
+		else if (cp == '\n')
+			bad = hf_buf_puts(&b, "\\n");
+		else if (cp == '\t')
+			bad = hf_buf_puts(&b, "\\t");
+		else if (cp == '\r')
+			bad = hf_buf_puts(&b, "\\r");
+		else if (cp == '\b')
+			bad = hf_buf_puts(&b, "\\b");
+		else if (cp == '\f')
+			bad = hf_buf_puts(&b, "\\f");
+		else if (cp < 0x20 || (cp >= 0x7F && cp <= 0xFFFF))
+			bad = hf_buf_printf(&b, "\\u%04lx", cp);
+		else if (cp > 0xFFFF) {
+			cp -= 0x10000;
+			bad = hf_buf_printf(&b, "\\u%04lx\\u%04lx", 0xD800 + (cp >> 10), 0xDC00 + (cp & 0x3FF));
+		} else {
+			char c = (char)cp;
+			bad = hf_buf_append(&b, &c, 1);
+		}
+	}
+	if (bad || hf_buf_puts(&b, "\"}")) {
+		hf_buf_dispose(&b);
+		return NULL;
+	}
+	return hf_buf_detach(&b);
+}
+
+/* Replace missing or empty call ids with generated ones. */
+static int fill_call_ids(hf_turn *t, hf_reply *r)
+{
+	size_t i;
+	for (i = 0; i < r->ncalls; i++) {
+		if (r->calls[i].id && *r->calls[i].id)
+			continue;
+		free(r->calls[i].id);
+		r->calls[i].id = hf_asprintf("call_hf_%d_%lu", t->calls, ++t->id_seq);
+		if (!r->calls[i].id)
+			return HF_ENOMEM;
+	}
+	return HF_OK;
+}
+
+static int add_message(cJSON *arr, cJSON *m)
+{
+	if (!m)
+		return HF_ENOMEM;
+	cJSON_AddItemToArray(arr, m);
+	return HF_OK;
+}
+
+/* "A → B → A → B" for the loop error. */
+static void describe_hops(const hf_turn *t, const hf_agent *last, char *buf, size_t cap)
+{
+	size_t i, n = 0;
+	buf[0] = '\0';
+	for (i = 0; i < t->nhops && n < cap; i++)
+		n += (size_t)snprintf(buf + n, cap - n, "%s → ", t->hops[i].from->name);
+	if (n < cap && t->nhops)
+		n += (size_t)snprintf(buf + n, cap - n, "%s → ", t->hops[t->nhops - 1].to->name);
+	if (n < cap)
+		snprintf(buf + n, cap - n, "%s", last->name);
+}
+
+static int take_hop(hf_turn *t, const hf_agent *to, hf_error *err)
+{
+	size_t i;
+	hop *h;
+	for (i = 0; i < t->nhops; i++) {
+		if (t->hops[i].from == t->agent && t->hops[i].to == to) {
+			char path[600];
+			describe_hops(t, to, path, sizeof(path));
+			return hf_err(err, HF_ELOOP,
+			              "handoff loop in one turn: %s; stopped after %d model calls "
+			              "(max turns %d). Check the agents' instructions.",
+			              path, t->calls, t->max_turns);
+		}
+	}
+	h = hf_realloc(t->hops, (t->nhops + 1) * sizeof(*h));
+	if (!h)
+		return hf_err(err, HF_ENOMEM, "out of memory");
+	t->hops = h;
+	t->hops[t->nhops].from = t->agent;
+	t->hops[t->nhops].to = to;
+	t->nhops++;
+	return HF_OK;
+}
+
+static void offered_tools(const hf_agent *a, char *buf, size_t cap)
+{
+	size_t i, n = 0;
+	buf[0] = '\0';
+	if (!a->nhandoffs) {
+		snprintf(buf, cap, "it offers no tools");
+		return;
+	}
+	n = (size_t)snprintf(buf, cap, "it offers: ");
+	for (i = 0; i < a->nhandoffs && n < cap; i++)
+		n += (size_t)snprintf(buf + n, cap - n, "%s%s", i ? ", " : "", a->handoffs[i]->tool_name);
+}
+
+/* Tool calls in a reply: answer every call, follow the first handoff. */
+static int apply_calls(hf_turn *t, hf_reply *r, hf_error *err)
+{
+	const hf_agent *target = NULL;
+	size_t i, winner = 0;
+	char *transfer;
+	int rc;
+
+	if (fill_call_ids(t, r))
+		return hf_err(err, HF_ENOMEM, "out of memory");
+	for (i = 0; i < r->ncalls; i++) {
+		const hf_agent *to = handoff_target(t->agent, r->calls[i].name);
+		if (!to && t->opts.tool_not_found != HF_TOOL_NOT_FOUND_TELL_MODEL) {
+			char offered[512];
+			offered_tools(t->agent, offered, sizeof(offered));
+			return hf_err(err, HF_ETOOL,
+			              "agent '%s' called tool '%s', which it was not offered (%s)",
+			              t->agent->name, r->calls[i].name, offered);
+		}
+		if (to && !target) {
+			target = to;
+			winner = i;
+		}
+	}
+	if (target && (rc = take_hop(t, target, err)))
+		return rc;
+	if (add_message(t->turn, hf_msg_assistant(r->content, r->calls, r->ncalls)))
+		return hf_err(err, HF_ENOMEM, "out of memory");
+	/* Ordinary (unknown) tools first, then ignored handoffs, then the winner. */
+	for (i = 0; i < r->ncalls; i++) {
+		if (handoff_target(t->agent, r->calls[i].name))
+			continue;
+		char *msg = hf_asprintf("Tool '%s' not found.", r->calls[i].name);
+		rc = msg ? add_message(t->turn, hf_msg_tool(r->calls[i].id, msg)) : HF_ENOMEM;
+		free(msg);
+		if (rc)
+			return hf_err(err, HF_ENOMEM, "out of memory");
+	}
+	for (i = 0; i < r->ncalls; i++) {
+		if (i == winner || !handoff_target(t->agent, r->calls[i].name))
+			continue;
+		if (add_message(t->turn, hf_msg_tool(r->calls[i].id, MULTI_HANDOFF_TEXT)))
+			return hf_err(err, HF_ENOMEM, "out of memory");
+	}
+	if (!target)
+		return HF_TURN_NEXT;
+	transfer = transfer_message(target->name);
+	rc = transfer ? add_message(t->turn, hf_msg_tool(r->calls[winner].id, transfer)) : HF_ENOMEM;
+	free(transfer);
+	if (rc)
+		return hf_err(err, HF_ENOMEM, "out of memory");
+	{
+		hf_event ev = { .type = HF_EVENT_HANDOFF, .from = t->agent->name, .to = target->name,
+			        .tool_name = r->calls[winner].name, .call_id = r->calls[winner].id };
+		if ((rc = emit_or_cancel(t, &ev, err)))
+			return rc;
+	}
+	rc = emit_agent(t, t->agent, target, err);
+	t->agent = target;
+	return rc ? rc : HF_TURN_NEXT;
+}
+
+static int finish(hf_turn *t, hf_reply *r, hf_error *err)
+{
+	hf_event ev = { .type = HF_EVENT_MESSAGE };
+	int rc;
+
+	if (add_message(t->turn, hf_msg_assistant(r->content, NULL, 0)) ||
+	    !(t->answer = hf_strdup(r->content)))
+		return hf_err(err, HF_ENOMEM, "out of memory");
+	ev.text = t->answer;
+	ev.text_len = strlen(t->answer);
+	if ((rc = emit_or_cancel(t, &ev, err)))
+		return rc;
+	if ((rc = hf_session_commit(t->s, t->st, t->turn, t->agent->name, &t->usage, err)))
+		return rc;
+	ev.type = HF_EVENT_DONE;
+	ev.usage = t->usage;
+	t->finished = true;
+	emit(t, &ev);
+	return HF_TURN_DONE;
+}
+
+int hf_turn_apply(hf_turn *t, hf_reply *r, hf_error *err)
+{
+	int rc;
+
+	r->usage.requests = 1;
+	t->usage.requests += r->usage.requests;
+	t->usage.input_tokens += r->usage.input_tokens;
+	t->usage.output_tokens += r->usage.output_tokens;
+	t->usage.total_tokens += r->usage.total_tokens;
+	{
+		hf_event ev = { .type = HF_EVENT_USAGE, .usage = r->usage };
+		rc = emit_or_cancel(t, &ev, err);
+	}
+	if (!rc) {
+		if (r->ncalls)
+			rc = apply_calls(t, r, err);
+		else if (r->content)
+			rc = finish(t, r, err);
+		else
+			rc = hf_err(err, HF_EPROTOCOL,
+			            "agent '%s' (model %s) replied with neither text nor a tool call",
+			            t->agent->name, t->agent->model);
+	}
+	hf_reply_dispose(r);
+	if (rc < 0)
+		hf_turn_fail(t, err);
+	return rc;
+}
+
+/* ---- the blocking driver ---- */
+
+static int on_delta(void *payload, const char *text, size_t len)
+{
+	hf_turn *t = payload;
+	hf_event ev = { .type = HF_EVENT_TEXT_DELTA, .text = text, .text_len = len };
+	return emit(t, &ev);
+}
+
+int hf_run(char **answer, hf_client *c, const hf_graph *graph, hf_session *session,
+           hf_store *store, const char *input, const hf_run_options *opts, hf_error *err)
+{
+	hf_turn *t = NULL;
+	hf_error local;
+	int rc;
+
+	if (!err)
+		err = &local;
+	if (answer)
+		*answer = NULL;
+	if (!c)
+		return hf_err(err, HF_EINVAL, "hf_run: a client is required");
+	if ((rc = hf_turn_new(&t, graph, session, store, input, opts, &c->ep, err)))
+		return rc;
+	for (;;) {
+		hf_call_spec spec;
+		hf_call *call = NULL;
+		hf_reply reply = { 0 };
+
+		if ((rc = hf_turn_request(t, &spec, err))) {
+			hf_turn_fail(t, err);
+			break;
+		}
+		spec.on_delta = on_delta;
+		spec.payload = t;
+		rc = hf_call_new(&call, &c->ep, &spec, err);
+		if (!rc)
+			rc = hf_call_perform(call, c->easy, err);
+		if (!rc)
+			rc = hf_call_reply(call, &reply, err);
+		hf_call_free(call);
+		if (rc) {
+			hf_err_prefix(err, "agent '%s'", t->agent->name);
+			hf_turn_fail(t, err);
+			break;
+		}
+		rc = hf_turn_apply(t, &reply, err);
+		if (rc != HF_TURN_NEXT)
+			break;
+	}
+	if (rc == HF_TURN_DONE && answer && !(*answer = hf_strdup(hf_turn_answer(t))))
+		rc = hf_err(err, HF_ENOMEM, "out of memory");
+	hf_turn_free(t);
+	return rc;
+}
