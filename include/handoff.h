@@ -424,9 +424,12 @@ typedef struct hf_run_options {
 	int tool_not_found;    /* an hf_tool_not_found */
 	size_t max_input_bytes;   /* 0: default 64 KiB */
 	size_t max_history_messages; /* 0: no limit; see README "history" */
+	const volatile int *cancel;  /* when set and *cancel becomes non-zero the turn
+	                                stops with HF_ECANCELLED; may be set from a
+	                                signal handler or another thread */
 } hf_run_options;
 
-#define HF_RUN_OPTIONS_INIT { HF_RUN_OPTIONS_VERSION, 1, NULL, NULL, -1, 0, 0, 0, 0 }
+#define HF_RUN_OPTIONS_INIT { HF_RUN_OPTIONS_VERSION, 1, NULL, NULL, -1, 0, 0, 0, 0, NULL }
 
 /* Run one user turn of `input` in `session` on `graph`, blocking until an
  * agent answers. Input must be UTF-8 (it is NFC-normalised). When `store` is

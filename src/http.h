@@ -50,6 +50,8 @@ typedef struct hf_call_spec {
 	const char *provider;    /* overrides ep->provider for this call; may be NULL */
 	hf_delta_fn on_delta;    /* stream text deltas; may be NULL */
 	void *payload;
+	const volatile int *cancel; /* when set and *cancel != 0: stop (HF_ECANCELLED);
+	                               checked at each progress tick; signal-safe */
 } hf_call_spec;
 
 int hf_call_new(hf_call **out, const hf_endpoint *ep, const hf_call_spec *spec,

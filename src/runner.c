@@ -253,6 +253,7 @@ int hf_turn_request(hf_turn *t, hf_call_spec *spec, hf_error *err)
 	spec->body = t->body;
 	spec->stream = req.stream;
 	spec->provider = a->provider;
+	spec->cancel = t->opts.cancel;
 	t->calls++;
 	rc = HF_OK;
 	goto done;
