@@ -47,6 +47,9 @@ int cli_usage_error(const char *cmd, const char *fmt, ...);
 /* printf to stderr, for notices. */
 void cli_note(const char *fmt, ...);
 
+/* Parse a whole decimal number in [lo, hi]; false when s is not one. */
+bool cli_parse_long(const char *s, long lo, long hi, long *out);
+
 /* Whether colour is on for stream f: a TTY and NO_COLOR unset. */
 bool cli_color(FILE *f);
 
@@ -95,5 +98,45 @@ typedef struct cli_endpoint {
 void cli_endpoint_init(cli_endpoint *e);
 /* Returns true when opt was an endpoint option (sets *status on a bad value). */
 bool cli_endpoint_option(cli_endpoint *e, int opt, const char *arg, int *status);
+
+/* ---- conversation.c: shared by `run` and `chat` ---- */
+
+/* How events are shown. */
+typedef struct cli_render {
+	bool json;        /* JSON lines on stdout instead of text */
+	bool verbose;     /* usage on stderr after each turn */
+	bool color;       /* colour on stderr */
+	bool mid_line;    /* text deltas printed, no newline yet */
+	bool streamed;    /* this turn's answer was printed as deltas */
+} cli_render;
+
+/* hf_event_fn that renders: answers on stdout, agent changes and notices
+ * on stderr, or every event as one JSON line on stdout (see README). */
+int cli_render_event(const hf_event *ev, void *payload);
+/* Print one {"type":"error",...} line (JSON mode) or the error on stderr;
+ * returns the exit status. */
+int cli_render_error(const cli_render *r, const hf_error *err);
+
+/* Where a conversation comes from. */
+typedef struct cli_session_opts {
+	const char *id;      /* --session ID: load it, or create it */
+	bool cont;           /* -c: the most recently used session */
+	bool no_store;       /* --no-store: in memory only */
+	const char *db;      /* --db PATH */
+} cli_session_opts;
+
+/* Open the store (unless no_store) and the session. On success prints
+ * "session: ID" on stderr (unless quiet). Returns 0 or an exit status. */
+int cli_open_session(hf_session **s, hf_store **st, const cli_session_opts *o, bool quiet);
+
+/* --mock: start the in-process mock endpoint and point opts at it; the
+ * mock lives until cli_mock_stop. Returns 0 or an exit status. */
+int cli_mock_start(cli_endpoint *e);
+void cli_mock_stop(void);
+
+/* SIGINT sets cli_interrupted (the run options' cancel flag) instead of
+ * killing the process; a second Ctrl-C exits at once. */
+extern volatile int cli_interrupted;
+void cli_catch_interrupt(void);
 
 #endif

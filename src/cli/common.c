@@ -104,7 +104,7 @@ void cli_endpoint_init(cli_endpoint *e)
 	e->opts.headers = e->headers;
 }
 
-static bool parse_long(const char *s, long lo, long hi, long *out)
+bool cli_parse_long(const char *s, long lo, long hi, long *out)
 {
 	char *end;
 	long v;
@@ -133,13 +133,13 @@ bool cli_endpoint_option(cli_endpoint *e, int opt, const char *arg, int *status)
 		fprintf(stderr, "handoff: warning: --insecure: TLS certificates are not verified\n");
 		return true;
 	case CLI_OPT_TIMEOUT:
-		if (!parse_long(arg, 1, 86400, &v))
+		if (!cli_parse_long(arg, 1, 86400, &v))
 			*status = cli_usage_error("", "--timeout takes whole seconds from 1 to 86400, not '%s'", arg);
 		else
 			e->opts.timeout_ms = v * 1000;
 		return true;
 	case CLI_OPT_RETRIES:
-		if (!parse_long(arg, 0, 10, &v))
+		if (!cli_parse_long(arg, 0, 10, &v))
 			*status = cli_usage_error("", "--retries takes a number from 0 to 10, not '%s'", arg);
 		else
 			e->opts.max_retries = (int)v;
