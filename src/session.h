@@ -43,4 +43,10 @@ int hf_store_commit(hf_store *st, const char *id, size_t expected, const char *a
                     hf_error *err);
 int hf_store_set_agent(hf_store *st, const char *id, const char *agent, hf_error *err);
 
+/* The SQLite store's database path (store_sqlite.c): `path` when not NULL or
+ * empty, else $HANDOFF_DB, else $XDG_STATE_HOME/handoff/sessions.db, else
+ * $HOME/.local/state/handoff/sessions.db. *out is owned. HF_ESTORE when
+ * none of these is set. */
+int hf_store_sqlite_path(char **out, const char *path, hf_error *err);
+
 #endif
