@@ -42,7 +42,11 @@ typedef struct hf_chat_request {
 /* Build the JSON body: keys model, messages, tools, tool_choice,
  * parallel_tool_calls (only with tools), temperature, top_p, max_tokens,
  * stop, seed, stream, stream_options, compute_provider - each only when set.
- * *out is owned (hf_free). */
+ * They are written in the order the Python SDK's openai client sends them:
+ * messages, model, max_tokens, parallel_tool_calls, seed, stop, stream,
+ * stream_options, temperature, tool_choice, tools, top_p, compute_provider
+ * (see docs/wire.md). Compact JSON, UTF-8 unescaped; floats as Python prints
+ * them (1.0, 0.3). HF_EINVAL without model or messages. *out is owned (hf_free). */
 int hf_chat_body(char **out, const hf_chat_request *req, hf_error *err);
 
 /* Wire-format message builders (new cJSON objects, caller owns). */
@@ -67,6 +71,8 @@ typedef int (*hf_delta_fn)(void *payload, const char *text, size_t len);
 
 typedef struct hf_stream hf_stream;
 
+/* max_tool_calls: the highest accepted index + 1 (0 = HF_CHAT_MAX_TOOL_CALLS).
+ * Call hf_stream_finish at most once. */
 int hf_stream_new(hf_stream **out, hf_delta_fn fn, void *payload, size_t max_tool_calls,
                   hf_error *err);
 /* Feed the data of one SSE event (a chunk JSON, or an {"error":…} object,
@@ -78,5 +84,22 @@ int hf_stream_finish(hf_stream *s, hf_reply *out, hf_error *err);
 /* Bytes of text already handed to the delta callback (for retry decisions). */
 size_t hf_stream_delivered(const hf_stream *s);
 void hf_stream_free(hf_stream *s);
+
+/* ---- shared by chat.c and stream.c ---- */
+
+/* Tool calls accepted in one reply (a larger count is HF_ELIMIT). */
+#define HF_CHAT_MAX_TOOL_CALLS 128
+
+/* Parse exactly one JSON value (whitespace around it allowed); NULL when
+ * s[0..len) is not that. Caller owns the result (cJSON_Delete). */
+cJSON *hf_json_parse(const char *s, size_t len);
+/* HF_EHTTP "the endpoint said: <type> (<code>): <message>" when root holds
+ * an "error" member (server text cleaned of control characters), else 0. */
+int hf_chat_error_envelope(const cJSON *root, hf_error *err);
+/* prompt/completion/total_tokens of a usage object into out (requests = 1). */
+void hf_chat_usage(const cJSON *usage, hf_usage *out);
+/* Final checks of an assembled reply: every tool call has a name, ids
+ * default to "", empty arguments become "{}", all text is valid UTF-8. */
+int hf_reply_check(hf_reply *r, hf_error *err);
 
 #endif

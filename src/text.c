@@ -1,0 +1,144 @@
+/*
+ * text.c - UTF-8 checks, NFC normalisation, safe truncation and display
+ * width. Decoding, normalisation and widths are utf8proc's; this file only
+ * adds the byte-level rules handoff needs on top (no NUL inside, where to
+ * cut a stream, how to word an error).
+ */
+#include "text.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <utf8proc.h>
+
+bool hf_utf8_valid(const char *s, size_t len, size_t *bad_offset)
+{
+	const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
+	size_t i = 0;
+	while (i < len) {
+		utf8proc_int32_t cp;
+		utf8proc_ssize_t n;
+		if (p[i] >= 0x01 && p[i] < 0x80) { /* ASCII fast path */
+			i++;
+			continue;
+		}
+		/* utf8proc_iterate rejects overlong forms, surrogates and
+		 * code points above U+10FFFF; NUL is ours to refuse. */
+		n = utf8proc_iterate(p + i, (utf8proc_ssize_t)(len - i), &cp);
+		if (n <= 0 || cp == 0) {
+			if (bad_offset)
+				*bad_offset = i;
+			return false;
+		}
+		i += (size_t)n;
+	}
+	return true;
+}
+
+/* Length of the UTF-8 sequence a lead byte starts; 0 for a continuation or
+ * a byte that never starts one. */
+static size_t seq_len(unsigned char c)
+{
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		return 2;
+	if (c >= 0xe0 && c <= 0xef)
+		return 3;
+	if (c >= 0xf0 && c <= 0xf4)
+		return 4;
+	return 0;
+}
+
+static bool is_cont(unsigned char c)
+{
+	return (c & 0xc0) == 0x80;
+}
+
+size_t hf_utf8_cut(const char *s, size_t len, size_t max)
+{
+	size_t n, back;
+	if (len <= max)
+		return len;
+	n = max;
+	/* Step back over at most 3 continuation bytes to the lead byte of the
+	 * character the cut would split. */
+	for (back = 0; back < 3 && n > 0 && is_cont((unsigned char)s[n]); back++)
+		n--;
+	return is_cont((unsigned char)s[n]) ? max : n;
+}
+
+size_t hf_utf8_incomplete_tail(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i;
+	for (i = 1; i <= 3 && i <= len; i++) {
+		unsigned char c = p[len - i];
+		size_t need;
+		if (is_cont(c))
+			continue;
+		need = seq_len(c);
+		if (need <= i)
+			return 0;
+		/* A started sequence is held back only when what is there can
+		 * still become a valid character (the second byte of E0, ED,
+		 * F0 and F4 sequences has a narrower range). */
+		if (i >= 2) {
+			unsigned char c2 = p[len - i + 1];
+			if ((c == 0xe0 && c2 < 0xa0) || (c == 0xed && c2 > 0x9f) ||
+			    (c == 0xf0 && c2 < 0x90) || (c == 0xf4 && c2 > 0x8f))
+				return 0;
+		}
+		return i;
+	}
+	return 0;
+}
+
+int hf_text_normalize_input(char **out, const char *s, size_t len, size_t max,
+                            hf_error *err)
+{
+	utf8proc_uint8_t *nfc = NULL;
+	utf8proc_ssize_t n;
+	size_t bad;
+	*out = NULL;
+	if (len > max)
+		return hf_err(err, HF_ELIMIT, "input is %zu bytes; the limit is %zu", len, max);
+	if (!hf_utf8_valid(s, len, &bad)) {
+		if (s[bad] == '\0')
+			return hf_err(err, HF_EINVAL, "input contains a NUL byte (byte %zu)", bad);
+		return hf_err(err, HF_EINVAL, "input is not valid UTF-8 (byte %zu)", bad);
+	}
+	n = utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)len, &nfc,
+	                 UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+	if (n < 0) {
+		free(nfc);
+		if (n == UTF8PROC_ERROR_NOMEM)
+			return hf_err(err, HF_ENOMEM, "out of memory normalising input");
+		return hf_err(err, HF_EINVAL, "input could not be normalised: %s",
+		              utf8proc_errmsg(n));
+	}
+	/* Copy into an hf_malloc block so the caller frees one kind of memory
+	 * and allocation-failure tests reach this path. */
+	*out = hf_strndup((const char *)nfc, (size_t)n);
+	free(nfc);
+	if (!*out)
+		return hf_err(err, HF_ENOMEM, "out of memory normalising input");
+	return HF_OK;
+}
+
+size_t hf_text_width(const char *s)
+{
+	const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
+	size_t width = 0;
+	while (*p) {
+		utf8proc_int32_t cp;
+		utf8proc_ssize_t n = utf8proc_iterate(p, -1, &cp);
+		if (n <= 0) { /* a stray byte: the terminal shows one replacement */
+			width++;
+			p++;
+			continue;
+		}
+		width += (size_t)utf8proc_charwidth(cp);
+		p += n;
+	}
+	return width;
+}
