@@ -182,9 +182,11 @@ HF_EXTERN(size_t) hf_agent_handoff_count(const hf_agent *a);
 HF_EXTERN(const hf_agent *) hf_agent_handoff_at(const hf_agent *a, size_t i);
 
 /* Write the handoff tool name for an agent name into buf (size cap):
- * "transfer_to_" + name with every byte outside [A-Za-z0-9_] replaced by '_',
- * lower-cased, as the Python Agents SDK does. HF_EINVAL for an empty name or
- * a result over 64 characters; HF_ELIMIT when cap is too small. */
+ * "transfer_to_" + name with every character (code point) outside
+ * [A-Za-z0-9_] replaced by one '_', lower-cased, as the Python Agents SDK
+ * does ("Café-Bot" -> "transfer_to_caf__bot"). HF_EINVAL for an empty name,
+ * a name that is not UTF-8, or a result over 64 characters; HF_ELIMIT when
+ * cap is too small (65 bytes always suffice). */
 HF_EXTERN(int) hf_handoff_tool_name(char *buf, size_t cap, const char *agent_name,
                                     hf_error *err);
 

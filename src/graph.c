@@ -119,25 +119,28 @@ static void settings_free(hf_settings *s)
 	free(s->tool_choice);
 }
 
+void hf_agent_dispose(hf_agent *a)
+{
+	free(a->name);
+	free(a->description);
+	free(a->instructions);
+	free(a->system_prompt);
+	free(a->model);
+	free(a->provider);
+	free(a->compute_provider);
+	free(a->tool_name);
+	free(a->handoffs);
+	free(a->file);
+	settings_free(&a->settings);
+}
+
 void hf_graph_free(hf_graph *g)
 {
 	size_t i;
 	if (!g)
 		return;
-	for (i = 0; i < g->nagents; i++) {
-		hf_agent *a = &g->agents[i];
-		free(a->name);
-		free(a->description);
-		free(a->instructions);
-		free(a->system_prompt);
-		free(a->model);
-		free(a->provider);
-		free(a->compute_provider);
-		free(a->tool_name);
-		free(a->handoffs);
-		free(a->file);
-		settings_free(&a->settings);
-	}
+	for (i = 0; i < g->nagents; i++)
+		hf_agent_dispose(&g->agents[i]);
 	free(g->agents);
 	free(g->default_model);
 	free(g->endpoint.base_url);

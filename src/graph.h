@@ -68,6 +68,9 @@ struct hf_graph {
 	size_t index_mask;
 };
 
+/* Free what an agent owns (not the struct itself). */
+void hf_agent_dispose(hf_agent *a);
+
 /* Size the lookup tables for g->nagents agents (all slots empty).
  * HF_ENOMEM. */
 int hf_graph_index_init(hf_graph *g, hf_error *err);
@@ -81,6 +84,8 @@ const hf_agent *hf_graph_index_put(hf_graph *g, const hf_agent *a, bool by_tool)
 int hf_diag_new(hf_diag **out);
 int hf_diag_add(hf_diag *d, hf_severity sev, const char *file, int line, int col,
                 const char *fmt, ...) HF_PRINTF(6, 7);
+int hf_diag_addv(hf_diag *d, hf_severity sev, const char *file, int line, int col,
+                 const char *fmt, va_list ap);
 /* Order by file, then line and column (stable); the first error then is
  * the one to show in an hf_error. */
 void hf_diag_sort(hf_diag *d);

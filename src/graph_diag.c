@@ -31,14 +31,22 @@ int hf_diag_new(hf_diag **out)
 int hf_diag_add(hf_diag *d, hf_severity sev, const char *file, int line, int col,
                 const char *fmt, ...)
 {
+	va_list ap;
+	int rc;
+	va_start(ap, fmt);
+	rc = hf_diag_addv(d, sev, file, line, col, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int hf_diag_addv(hf_diag *d, hf_severity sev, const char *file, int line, int col,
+                 const char *fmt, va_list ap)
+{
 	diag_item it = { sev, line, col, d->n, NULL, NULL, NULL };
 	const char *what = sev == HF_SEV_ERROR ? "error" : "warning";
 	char msg[HF_ERROR_MESSAGE_MAX];
-	va_list ap;
 
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	if (d->n == d->cap) {
 		size_t cap = d->cap ? d->cap * 2 : 16;
 		diag_item *p = hf_realloc(d->items, cap * sizeof(*p));
@@ -136,7 +144,13 @@ void hf_diag_free(hf_diag *d)
 	free(d);
 }
 
-/* Levenshtein distance in bytes; strings over 64 bytes count as far apart. */
+static char lower(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+/* Levenshtein distance in bytes, ignoring ASCII case; strings over 64
+ * bytes count as far apart. */
 static size_t edit_distance(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b), i, j, row[65];
@@ -149,7 +163,7 @@ static size_t edit_distance(const char *a, const char *b)
 		row[0] = i;
 		for (j = 1; j <= lb; j++) {
 			size_t up = row[j];
-			size_t best = diag + (a[i - 1] != b[j - 1]);
+			size_t best = diag + (lower(a[i - 1]) != lower(b[j - 1]));
 			if (up + 1 < best)
 				best = up + 1;
 			if (row[j - 1] + 1 < best)
@@ -165,12 +179,14 @@ const char *hf_nearest(const char *word, const char *const *candidates, size_t n
 {
 	const char *best = NULL;
 	size_t best_d = (size_t)-1, i;
+	size_t wlen = strlen(word);
 	for (i = 0; i < n; i++) {
 		size_t d = edit_distance(word, candidates[i]);
-		size_t limit = strlen(candidates[i]) / 3;
-		if (limit < 1)
-			limit = 1;
-		if (d <= limit && d < best_d) {
+		size_t clen = strlen(candidates[i]);
+		size_t limit = clen / 3 ? clen / 3 : 1;
+		/* a word that starts the candidate ("Triage" for "Triage agent") */
+		bool prefix = wlen >= 3 && wlen < clen && !strncmp(word, candidates[i], wlen);
+		if ((d <= limit || prefix) && d < best_d) {
 			best = candidates[i];
 			best_d = d;
 		}

@@ -1,0 +1,267 @@
+/*
+ * graph_link.c - the checks and links that need the whole graph: unique
+ * names and tool names, defaults from the graph file, handoff targets,
+ * tool_choice, system prompts, the entry agent and reachability.
+ */
+#include "graph_build.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void name_agents(graph_build *b)
+{
+	hf_graph *g = b->g;
+	size_t i;
+	for (i = 0; i < g->nagents && !b->oom; i++) {
+		hf_agent *a = &g->agents[i];
+		const gy_node *at = b->agents[i].name_node;
+		const char *file = b->agents[i].file;
+		const hf_agent *prev;
+		char tool[128];
+		hf_error e;
+
+		if (hf_handoff_tool_name(tool, sizeof(tool), a->name, &e)) {
+			gb_report(b, HF_SEV_ERROR, file, at, "%s", e.message);
+		} else if (!(a->tool_name = hf_strdup(tool))) {
+			b->oom = true;
+			return;
+		}
+		if ((prev = hf_graph_index_put(g, a, false))) {
+			gb_report(b, HF_SEV_ERROR, file, at,
+			          "duplicate agent name '%s' (first defined at %s:%d:%d)", a->name,
+			          prev->file, prev->line, prev->col);
+		} else if (a->tool_name && (prev = hf_graph_index_put(g, a, true))) {
+			gb_report(b, HF_SEV_ERROR, file, at,
+			          "agents '%s' and '%s' both get the handoff tool name '%s' "
+			          "('%s' is at %s:%d:%d); rename one",
+			          prev->name, a->name, a->tool_name, prev->name, prev->file, prev->line,
+			          prev->col);
+		}
+	}
+}
+
+static char *dup_or_null(graph_build *b, const char *s)
+{
+	char *d = hf_strdup(s);
+	if (s && !d)
+		b->oom = true;
+	return d;
+}
+
+static void apply_defaults(graph_build *b)
+{
+	hf_graph *g = b->g;
+	size_t i;
+	for (i = 0; i < g->nagents; i++) {
+		hf_agent *a = &g->agents[i];
+		if (!a->model && g->default_model)
+			a->model = dup_or_null(b, g->default_model);
+		else if (!a->model)
+			gb_report(b, HF_SEV_ERROR, b->agents[i].file, b->agents[i].name_node,
+			          "agent '%s' has no model and the graph has no default model: set "
+			          "'model:' in the agent or in the graph file", a->name);
+		if (!a->provider)
+			a->provider = dup_or_null(b, g->endpoint.provider);
+		if (!a->compute_provider)
+			a->compute_provider = dup_or_null(b, g->endpoint.compute_provider);
+	}
+}
+
+/* Agent names, for "did you mean" (owned array of borrowed names). */
+static const char **all_names(graph_build *b)
+{
+	const char **names = hf_calloc(b->g->nagents, sizeof(*names));
+	size_t i;
+	if (!names) {
+		b->oom = true;
+		return NULL;
+	}
+	for (i = 0; i < b->g->nagents; i++)
+		names[i] = b->g->agents[i].name;
+	return names;
+}
+
+static void unknown_agent(graph_build *b, const char *file, const gy_node *at, const char *what,
+                          const char **names)
+{
+	const char *near = names ? hf_nearest(at->str, names, b->g->nagents) : NULL;
+	if (near)
+		gb_report(b, HF_SEV_ERROR, file, at, "unknown %s '%s'; did you mean '%s'?", what,
+		          at->str, near);
+	else
+		gb_report(b, HF_SEV_ERROR, file, at, "unknown %s '%s'; no agent has that name", what,
+		          at->str);
+}
+
+static void resolve_handoffs(graph_build *b, const char **names)
+{
+	hf_graph *g = b->g;
+	size_t *listed = hf_calloc(g->nagents, sizeof(*listed)); /* agent i + 1 listed it */
+	size_t i, j;
+	if (!listed) {
+		b->oom = true;
+		return;
+	}
+	for (i = 0; i < g->nagents && !b->oom; i++) {
+		hf_agent *a = &g->agents[i];
+		const gy_node *list = b->agents[i].handoffs;
+		const char *file = b->agents[i].file;
+		if (!list || !list->nkids)
+			continue;
+		a->handoffs = hf_calloc(list->nkids, sizeof(*a->handoffs));
+		if (!a->handoffs) {
+			b->oom = true;
+			break;
+		}
+		for (j = 0; j < list->nkids; j++) {
+			const gy_node *item = list->kids[j];
+			const hf_agent *t = hf_graph_agent_by_name(g, item->str);
+			if (!t)
+				unknown_agent(b, file, item, "handoff target", names);
+			else if (t == a)
+				gb_report(b, HF_SEV_ERROR, file, item, "agent '%s' hands off to itself",
+				          a->name);
+			else if (listed[t - g->agents] == i + 1)
+				gb_report(b, HF_SEV_ERROR, file, item, "handoff '%s' is listed twice",
+				          t->name);
+			else {
+				listed[t - g->agents] = i + 1;
+				a->handoffs[a->nhandoffs++] = t;
+			}
+		}
+	}
+	free(listed);
+}
+
+static void resolve_tool_choice(graph_build *b, hf_agent *a, const gb_agent *ga)
+{
+	const gy_node *v = ga->tool_choice;
+	const char *choice = NULL;
+	size_t i;
+	if (!v)
+		return;
+	if (!strcmp(v->str, "auto") || !strcmp(v->str, "none")) {
+		choice = v->str;
+	} else if (!strcmp(v->str, "required")) {
+		if (a->nhandoffs)
+			choice = v->str;
+		else
+			gb_report(b, HF_SEV_ERROR, ga->file, v,
+			          "tool_choice: required needs at least one handoff");
+	} else {
+		for (i = 0; i < a->nhandoffs && !choice; i++)
+			if (!strcmp(v->str, a->handoffs[i]->name) || !strcmp(v->str, a->handoffs[i]->tool_name))
+				choice = a->handoffs[i]->tool_name;
+		if (!choice)
+			gb_report(b, HF_SEV_ERROR, ga->file, v,
+			          "tool_choice must be auto, required, none or one of this agent's "
+			          "handoffs, not '%s'", v->str);
+	}
+	a->settings.tool_choice = dup_or_null(b, choice);
+}
+
+static void finish_agents(graph_build *b)
+{
+	size_t i;
+	for (i = 0; i < b->g->nagents; i++) {
+		hf_agent *a = &b->g->agents[i];
+		resolve_tool_choice(b, a, &b->agents[i]);
+		if (a->handoff_prompt && a->instructions) {
+			a->system_prompt = hf_asprintf("%s\n\n%s", hf_handoff_prompt_prefix, a->instructions);
+			if (!a->system_prompt)
+				b->oom = true;
+		} else {
+			a->system_prompt = dup_or_null(b, a->handoff_prompt ? hf_handoff_prompt_prefix
+			                                                    : a->instructions);
+		}
+	}
+}
+
+static void find_entry(graph_build *b, const char *source, const char **names)
+{
+	hf_graph *g = b->g;
+	if (b->entry) {
+		g->entry = hf_graph_agent_by_name(g, b->entry->str);
+		if (!g->entry)
+			unknown_agent(b, b->graph_file[GK_ENTRY], b->entry, "entry agent", names);
+	} else if (g->nagents == 1) {
+		g->entry = &g->agents[0];
+	} else {
+		gb_report(b, HF_SEV_ERROR, b->graph_map ? b->graph_map_file : source, b->graph_map,
+		          "%zu agents and no entry agent: set 'entry:' in the graph file "
+		          "(handoff.yaml) to the agent that takes the first message", g->nagents);
+	}
+}
+
+static void warn_unreachable(graph_build *b)
+{
+	hf_graph *g = b->g;
+	const hf_agent **queue = hf_calloc(g->nagents, sizeof(*queue));
+	bool *seen = hf_calloc(g->nagents, sizeof(*seen));
+	size_t head = 0, tail = 0, i;
+
+	if (!queue || !seen) {
+		b->oom = true;
+	} else {
+		queue[tail++] = g->entry;
+		seen[g->entry - g->agents] = true;
+		while (head < tail) {
+			const hf_agent *a = queue[head++];
+			for (i = 0; i < a->nhandoffs; i++) {
+				size_t k = (size_t)(a->handoffs[i] - g->agents);
+				if (!seen[k]) {
+					seen[k] = true;
+					queue[tail++] = a->handoffs[i];
+				}
+			}
+		}
+		for (i = 0; i < g->nagents; i++)
+			if (!seen[i])
+				gb_report(b, HF_SEV_WARNING, b->agents[i].file, b->agents[i].name_node,
+				          "agent '%s' cannot be reached from the entry agent '%s'",
+				          g->agents[i].name, g->entry->name);
+	}
+	free(queue);
+	free(seen);
+}
+
+void gb_link(graph_build *b, const char *source)
+{
+	hf_graph *g = b->g;
+	const char **names;
+	size_t i;
+	hf_error e;
+
+	if (b->nagents == 0) { /* when nothing else was wrong, say why it is empty */
+		if (!hf_diag_error_count(b->d))
+			gb_report(b, HF_SEV_ERROR, source, NULL,
+			          "no agents: add agent files (*.yaml) or a list under 'agents:'");
+		return;
+	}
+	g->agents = hf_calloc(b->nagents, sizeof(*g->agents));
+	if (!g->agents) {
+		b->oom = true;
+		return;
+	}
+	for (i = 0; i < b->nagents; i++) { /* the graph owns the agents from here */
+		g->agents[i] = b->agents[i].a;
+		memset(&b->agents[i].a, 0, sizeof(b->agents[i].a));
+	}
+	g->nagents = b->nagents;
+	if (hf_graph_index_init(g, &e)) {
+		b->oom = true;
+		return;
+	}
+	name_agents(b);
+	apply_defaults(b);
+	names = b->oom ? NULL : all_names(b);
+	if (!b->oom)
+		resolve_handoffs(b, names);
+	if (!b->oom)
+		finish_agents(b);
+	if (!b->oom)
+		find_entry(b, source, names);
+	if (!b->oom && g->entry)
+		warn_unreachable(b);
+	free(names);
+}
