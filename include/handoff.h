@@ -321,9 +321,12 @@ typedef struct hf_ask_options {
 	int stream;                   /* non-zero: stream, deltas to on_event */
 	hf_event_fn on_event;
 	void *payload;
+	const volatile int *cancel;   /* when set and *cancel becomes non-zero the
+	                                 request stops with HF_ECANCELLED (within about
+	                                 a second); may be set from a signal handler */
 } hf_ask_options;
 
-#define HF_ASK_OPTIONS_INIT { HF_ASK_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 1, NULL, NULL }
+#define HF_ASK_OPTIONS_INIT { HF_ASK_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 1, NULL, NULL, NULL }
 
 /* One chat completion of `input`. *answer (may be NULL) receives the owned
  * text; *usage (may be NULL) the usage. Errors: HF_EAUTH, HF_ENET, HF_EHTTP,

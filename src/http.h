@@ -10,6 +10,7 @@
 #include "chat.h"
 
 #include <curl/curl.h>
+#include <time.h>
 
 /* Settings after flags > environment > graph file > defaults. Owned strings. */
 typedef struct hf_endpoint {
@@ -33,6 +34,8 @@ typedef struct hf_endpoint {
 int hf_endpoint_resolve(hf_endpoint *out, const hf_client_options *opts,
                         const hf_graph *graph, hf_error *err);
 void hf_endpoint_dispose(hf_endpoint *ep);
+/* True when s holds no control character, so it can go into a header line. */
+bool hf_header_safe(const char *s);
 
 struct hf_client {
 	hf_endpoint ep;
@@ -86,5 +89,33 @@ const char *hf_call_body(const hf_call *c, size_t *len);
 /* Ask the call to stop at the next progress tick (any thread; the transfer
  * then ends with HF_ECANCELLED). */
 void hf_call_cancel(hf_call *c);
+
+/* ---- retry policy (retry.c), as the openai client does it ---- */
+
+/* True for the statuses worth repeating: 408, 409, 429 and 5xx. */
+bool hf_retry_status(long status);
+/* True for libcurl results worth repeating: connection failures, drops,
+ * timeouts. */
+bool hf_retry_curl(CURLcode rc);
+/* Delay before retry number `retry` (0 = the first): min(0.5 s * 2^retry,
+ * 8 s) * (1 - 0.25 * unit), unit in [0, 1) being random jitter. */
+long hf_retry_backoff_ms(int retry, double unit);
+/* A Retry-After value (seconds, fractions allowed, or an HTTP date) as ms
+ * from `now`; -1 when it cannot be read. */
+long hf_retry_after_ms(const char *value, time_t now);
+
+/* ---- errors a user can act on (http_error.c) ---- */
+
+/* Fill err for an HTTP error reply: the status, URL, and the server's error
+ * code, type and message (from {"error":{...}}, else a clean excerpt of the
+ * body). Returns HF_EAUTH (401/403; `sent_key` says whether a key was sent),
+ * HF_ENOTFOUND (404) or HF_EHTTP, with err->http_status set. */
+int hf_http_error(hf_error *err, long status, const char *url, const char *body, size_t len,
+                  bool sent_key);
+/* Fill err (HF_ENET) for a failed transfer: what failed and where
+ * ("could not connect to 127.0.0.1:8080: Connection refused"), with
+ * libcurl's reason and detail (errbuf, os_errno). */
+int hf_net_error(hf_error *err, CURLcode rc, const char *url, const char *errbuf,
+                 long os_errno);
 
 #endif

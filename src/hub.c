@@ -1,0 +1,143 @@
+/*
+ * hub.c - Model Hub discovery: GET {base_url}/models[?provider=P],
+ * /providers[?model=M] and /modelDetail?model=M[&provider=P]. Lists come as
+ * {"data":[...]} (or the OpenAI list object of a plain /v1 server); the JSON
+ * is checked and handed back re-serialised.
+ */
+#include "http.h"
+#include "text.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* The Model Hub's base URL ends in /compute; a plain /v1 server only has
+ * /models. */
+static bool is_model_hub(const char *base_url)
+{
+	size_t n = strlen(base_url);
+	return n >= 8 && !strcmp(base_url + n - 8, "/compute");
+}
+
+/* path?k1=v1&k2=v2 with the values URL-escaped; pairs with a NULL or empty
+ * value are left out. */
+static char *with_query(CURL *easy, const char *path, const char *k1, const char *v1,
+                        const char *k2, const char *v2)
+{
+	const char *keys[2] = { k1, k2 }, *vals[2] = { v1, v2 };
+	hf_buf b = HF_BUF_INIT;
+	int rc = hf_buf_puts(&b, path), i;
+	char sep = '?';
+
+	for (i = 0; i < 2 && !rc; i++) {
+		char *esc;
+		if (!vals[i] || !*vals[i])
+			continue;
+		esc = curl_easy_escape(easy, vals[i], 0);
+		rc = esc ? hf_buf_printf(&b, "%c%s=%s", sep, keys[i], esc) : HF_ENOMEM;
+		curl_free(esc);
+		sep = '&';
+	}
+	if (rc) {
+		hf_buf_dispose(&b);
+		return NULL;
+	}
+	return hf_buf_detach(&b);
+}
+
+/* GET the route and parse the reply into *root. */
+static int hub_get(cJSON **root, hf_client *c, const char *route, const char *k1,
+                   const char *v1, const char *k2, const char *v2, hf_error *err)
+{
+	char *path = with_query(c->easy, route, k1, v1, k2, v2);
+	hf_call *call = NULL;
+	const char *body;
+	size_t len;
+	int rc;
+
+	*root = NULL;
+	if (!path)
+		return hf_err(err, HF_ENOMEM, "out of memory");
+	hf_call_spec spec = { .method = "GET", .path = path };
+	rc = hf_call_new(&call, &c->ep, &spec, err);
+	if (!rc)
+		rc = hf_call_perform(call, c->easy, err);
+	if (rc == HF_ENOTFOUND && strcmp(route, "/models") && !is_model_hub(c->ep.base_url))
+		rc = hf_err(err, HF_EHTTP, "this endpoint (%s) has no provider catalogue; the Model "
+		            "Hub's base URL ends in /compute", c->ep.base_url);
+	if (!rc) {
+		body = hf_call_body(call, &len);
+		if (!hf_utf8_valid(body, len, NULL) ||
+		    !(*root = cJSON_ParseWithLength(body, len)))
+			rc = hf_err(err, HF_EPROTOCOL, "the reply from %s%s is not JSON text",
+			            c->ep.base_url, path);
+	}
+	hf_call_free(call);
+	free(path);
+	return rc;
+}
+
+/* Hand `item` back as owned JSON text. */
+static int print_json(char **out, const cJSON *item, hf_error *err)
+{
+	*out = cJSON_PrintUnformatted(item);
+	return *out ? HF_OK : hf_err(err, HF_ENOMEM, "out of memory");
+}
+
+/* A list route: the "data" array (or a bare array). */
+static int hub_list(char **json_out, hf_client *c, const char *route, const char *key,
+                    const char *value, hf_error *err)
+{
+	cJSON *root;
+	const cJSON *data;
+	int rc;
+
+	*json_out = NULL;
+	if (!c)
+		return hf_err(err, HF_EINVAL, "no client");
+	rc = hub_get(&root, c, route, key, value, NULL, NULL, err);
+	if (rc)
+		return rc;
+	data = cJSON_IsArray(root) ? root : cJSON_GetObjectItemCaseSensitive(root, "data");
+	if (cJSON_IsArray(data))
+		rc = print_json(json_out, data, err);
+	else
+		rc = hf_err(err, HF_EPROTOCOL, "the reply from %s%s has no \"data\" list",
+		            c->ep.base_url, route);
+	cJSON_Delete(root);
+	return rc;
+}
+
+int hf_hub_models(char **json_out, hf_client *c, const char *provider, hf_error *err)
+{
+	return hub_list(json_out, c, "/models", "provider", provider, err);
+}
+
+int hf_hub_providers(char **json_out, hf_client *c, const char *model, hf_error *err)
+{
+	return hub_list(json_out, c, "/providers", "model", model, err);
+}
+
+int hf_hub_model_detail(char **json_out, hf_client *c, const char *model, const char *provider,
+                        hf_error *err)
+{
+	cJSON *root;
+	const cJSON *data;
+	int rc;
+
+	*json_out = NULL;
+	if (!c || !model || !*model)
+		return hf_err(err, HF_EINVAL, "model detail needs a model name");
+	rc = hub_get(&root, c, "/modelDetail", "model", model, "provider", provider, err);
+	if (rc)
+		return rc;
+	data = cJSON_GetObjectItemCaseSensitive(root, "data");
+	if (!cJSON_IsObject(data))
+		data = root;
+	if (cJSON_IsObject(data))
+		rc = print_json(json_out, data, err);
+	else
+		rc = hf_err(err, HF_EPROTOCOL, "the model detail from %s is not a JSON object",
+		            c->ep.base_url);
+	cJSON_Delete(root);
+	return rc;
+}

@@ -1,0 +1,23 @@
+/*
+ * redact.h - keeping secrets out of text: scrubbing a key from messages and
+ * masking credential headers in wire traces.
+ */
+#ifndef HF_REDACT_H
+#define HF_REDACT_H
+
+#include "internal.h"
+
+/* What replaces a secret. */
+#define HF_REDACTED "[redacted]"
+
+/* Replace every occurrence of `secret` in the NUL-terminated text s (a
+ * buffer of cap bytes) with HF_REDACTED, truncating at cap. No-op when
+ * secret is NULL or empty. */
+void hf_redact(char *s, size_t cap, const char *secret);
+
+/* True when the header line line[0..len) carries a credential
+ * (Authorization, Proxy-Authorization, x-api-key), whose value a trace must
+ * replace with HF_REDACTED. */
+bool hf_redact_header(const char *line, size_t len);
+
+#endif
