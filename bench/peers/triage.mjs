@@ -7,7 +7,7 @@
 // chat-completions model, tracing off. Prints one JSON line of figures.
 //
 //   node triage.mjs --base-url http://127.0.0.1:PORT/v1 [--mode once|seq|conc]
-//        [--n N] [--concurrency K] [--warmup W] [--input TEXT]
+//        [--n N] [--concurrency K] [--warmup W] [--stream] [--input TEXT]
 //        [--agents DIR] [--instructions-json FILE]
 //
 // See docs/bench-peers.md.
@@ -26,7 +26,7 @@ function usage(msg) {
   if (msg) process.stderr.write(`triage.mjs: ${msg}\n`);
   process.stderr.write(
     'usage: node triage.mjs --base-url URL [--mode once|seq|conc] [--n N]\n' +
-    '       [--concurrency K] [--warmup W] [--input TEXT] [--agents DIR]\n' +
+    '       [--concurrency K] [--warmup W] [--stream] [--input TEXT] [--agents DIR]\n' +
     '       [--instructions-json FILE]\n');
   process.exit(2);
 }
@@ -35,7 +35,7 @@ function parseArgs(argv) {
   const o = {
     baseUrl: null, mode: 'once', n: 1, concurrency: 50, warmup: 0,
     input: 'Hola, ¿cómo estás?', agents: join(HERE, '..', '..', 'agents'),
-    instructionsJson: null,
+    instructionsJson: null, stream: false,
   };
   const keys = {
     '--base-url': 'baseUrl', '--mode': 'mode', '--n': 'n', '--concurrency': 'concurrency',
@@ -44,6 +44,10 @@ function parseArgs(argv) {
   };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--help' || argv[i] === '-h') usage();
+    if (argv[i] === '--stream') {
+      o.stream = true;
+      continue;
+    }
     const key = keys[argv[i]];
     if (!key) usage(`unknown option ${argv[i]}`);
     if (i + 1 >= argv.length) usage(`${argv[i]} needs a value`);
@@ -152,12 +156,17 @@ async function main() {
   const client = new OpenAI({ apiKey: 'dummy', baseURL: o.baseUrl });
   const { entry, maxTurns } = buildAgents(loadGraph(o.agents), client, prompts);
   const runner = new Runner({ tracingDisabled: true });
-  const runOptions = maxTurns !== undefined ? { maxTurns } : {};
+  const runOptions = { stream: o.stream };
+  if (maxTurns !== undefined) runOptions.maxTurns = maxTurns;
 
   let last = null;
   const oneRun = async () => {
     const t0 = performance.now();
     const r = await runner.run(entry, o.input, runOptions);
+    if (o.stream) {
+      for await (const event of r) void event; // as a client rendering the stream would
+      await r.completed;
+    }
     const ms = performance.now() - t0;
     last = r;
     return ms;
@@ -185,6 +194,7 @@ async function main() {
   const out = {
     contender: 'agents-sdk-js',
     mode: o.mode,
+    stream: o.stream,
     n: o.n,
     concurrency: o.mode === 'conc' ? Math.min(o.concurrency, o.n) : 1,
     wall_ms: round(wall),
