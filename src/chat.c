@@ -44,6 +44,15 @@ static bool add(cJSON *o, const char *key, cJSON *item)
 	return true;
 }
 
+/* Append item to array a; on failure item is freed. */
+static bool push(cJSON *a, cJSON *item)
+{
+	if (item && cJSON_AddItemToArray(a, item))
+		return true;
+	cJSON_Delete(item);
+	return false;
+}
+
 /* A string, or JSON null for NULL. */
 static bool add_str(cJSON *o, const char *key, const char *v)
 {
@@ -152,14 +161,11 @@ static cJSON *string_array(char *const *v, size_t n)
 {
 	cJSON *a = cJSON_CreateArray();
 	size_t i;
-	for (i = 0; a && i < n; i++) {
-		cJSON *s = cJSON_CreateString(v[i]);
-		if (!s || !cJSON_AddItemToArray(a, s)) {
-			cJSON_Delete(s);
+	for (i = 0; a && i < n; i++)
+		if (!push(a, cJSON_CreateString(v[i]))) {
 			cJSON_Delete(a);
 			return NULL;
 		}
-	}
 	return a;
 }
 
@@ -264,14 +270,11 @@ cJSON *hf_msg_assistant(const char *text, const hf_tool_call *calls, size_t ncal
 		cJSON_Delete(o);
 		return NULL;
 	}
-	for (i = 0; i < ncalls; i++) {
-		cJSON *c = tool_call(&calls[i]);
-		if (!c || !cJSON_AddItemToArray(a, c)) {
-			cJSON_Delete(c);
+	for (i = 0; i < ncalls; i++)
+		if (!push(a, tool_call(&calls[i]))) {
 			cJSON_Delete(o);
 			return NULL;
 		}
-	}
 	return o;
 }
 
@@ -518,15 +521,26 @@ static int parse_reply(hf_reply *out, const cJSON *root, hf_error *err)
 	return hf_reply_check(out, err);
 }
 
+int hf_chat_parse(cJSON **root, const char *s, size_t len, const char *what, hf_error *err)
+{
+	int rc;
+	*root = hf_json_parse(s, len);
+	if (!*root)
+		return hf_err(err, HF_EPROTOCOL, "%s is not valid JSON (%zu bytes)", what, len);
+	rc = hf_chat_error_envelope(*root, err);
+	if (rc) {
+		cJSON_Delete(*root);
+		*root = NULL;
+	}
+	return rc;
+}
+
 int hf_reply_parse(hf_reply *out, const char *body, size_t len, hf_error *err)
 {
 	cJSON *root;
 	int rc;
 	memset(out, 0, sizeof(*out));
-	root = hf_json_parse(body, len);
-	if (!root)
-		return hf_err(err, HF_EPROTOCOL, "the reply is not valid JSON (%zu bytes)", len);
-	rc = hf_chat_error_envelope(root, err);
+	rc = hf_chat_parse(&root, body, len, "the reply", err);
 	if (rc == HF_OK)
 		rc = parse_reply(out, root, err);
 	cJSON_Delete(root);

@@ -85,7 +85,7 @@ int hf_stream_finish(hf_stream *s, hf_reply *out, hf_error *err);
 size_t hf_stream_delivered(const hf_stream *s);
 void hf_stream_free(hf_stream *s);
 
-/* ---- shared by chat.c and stream.c ---- */
+/* ---- helpers shared by chat.c, stream.c and the transport ---- */
 
 /* Tool calls accepted in one reply (a larger count is HF_ELIMIT). */
 #define HF_CHAT_MAX_TOOL_CALLS 128
@@ -96,6 +96,10 @@ cJSON *hf_json_parse(const char *s, size_t len);
 /* HF_EHTTP "the endpoint said: <type> (<code>): <message>" when root holds
  * an "error" member (server text cleaned of control characters), else 0. */
 int hf_chat_error_envelope(const cJSON *root, hf_error *err);
+/* Both of the above for a reply body or stream chunk (`what` names it in
+ * messages): HF_EPROTOCOL when it is not JSON, HF_EHTTP for an error
+ * envelope. On HF_OK *root is the caller's (cJSON_Delete); otherwise NULL. */
+int hf_chat_parse(cJSON **root, const char *s, size_t len, const char *what, hf_error *err);
 /* prompt/completion/total_tokens of a usage object into out (requests = 1). */
 void hf_chat_usage(const cJSON *usage, hf_usage *out);
 /* Final checks of an assembled reply: every tool call has a name, ids

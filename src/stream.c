@@ -178,10 +178,7 @@ int hf_stream_chunk(hf_stream *s, const char *data, size_t len, hf_error *err)
 		s->done = true;
 		return HF_OK;
 	}
-	root = hf_json_parse(data, len);
-	if (!root)
-		return hf_err(err, HF_EPROTOCOL, "a stream chunk is not valid JSON (%zu bytes)", len);
-	rc = hf_chat_error_envelope(root, err);
+	rc = hf_chat_parse(&root, data, len, "a stream chunk", err);
 	if (rc == HF_OK)
 		rc = chunk(s, root, err);
 	cJSON_Delete(root);
