@@ -30,6 +30,10 @@ const char *hf_mock_url(const hf_mock *m);
 /* Stop serving and free everything. NULL-safe. */
 void hf_mock_stop(hf_mock *m);
 
+/* Restart the scenario script, the X-Mock-Fault counters and the reply and
+ * call-id counters (also POST /mock/reset). Thread-safe. */
+void hf_mock_reset(hf_mock *m);
+
 /* The in-memory request log (log_memory): entry i as a JSON object text
  * (borrowed until the next clear), count, and clear. Thread-safe. */
 size_t hf_mock_log_count(hf_mock *m);
