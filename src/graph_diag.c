@@ -186,7 +186,7 @@ const char *hf_nearest(const char *word, const char *const *candidates, size_t n
 		size_t limit = clen / 3 ? clen / 3 : 1;
 		/* a word that starts the candidate ("Triage" for "Triage agent") */
 		bool prefix = wlen >= 3 && wlen < clen && !strncmp(word, candidates[i], wlen);
-		if ((d <= limit || prefix) && d < best_d) {
+		if ((prefix || (d <= limit && d < wlen)) && d < best_d) {
 			best = candidates[i];
 			best_d = d;
 		}

@@ -206,10 +206,11 @@ static void add_anchor(builder *b, const char *name, const gy_node *n, const yam
 }
 
 /* A finished node goes to its parent's children, or becomes the root. */
-static void finish(builder *b, gy_node *n, const yaml_mark_t *m)
+static void finish(builder *b, gy_node *n)
 {
 	if (n->weight > GY_NODES_MAX) {
-		problem_at(b, m, "aliases expand this document to over %d nodes", GY_NODES_MAX);
+		problem(b, n->line, n->col, "aliases expand this document to over %d nodes",
+		        GY_NODES_MAX);
 		return;
 	}
 	if (b->depth == 0) {
@@ -246,7 +247,7 @@ static void on_scalar(builder *b, const yaml_event_t *ev)
 	n->len = ev->data.scalar.length;
 	n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && !ev->data.scalar.tag;
 	add_anchor(b, anchor, n, &ev->start_mark);
-	finish(b, n, &ev->start_mark);
+	finish(b, n);
 }
 
 static void on_start(builder *b, const yaml_event_t *ev, gy_kind kind, const yaml_char_t *anchor)
@@ -286,7 +287,7 @@ static void on_end(builder *b, const yaml_event_t *ev)
 		n->weight += n->kids[i]->weight;
 	b->nkids = f->base;
 	add_anchor(b, f->anchor, n, &ev->start_mark);
-	finish(b, n, &ev->end_mark);
+	finish(b, n);
 }
 
 static void on_alias(builder *b, const yaml_event_t *ev)
@@ -299,7 +300,7 @@ static void on_alias(builder *b, const yaml_event_t *ev)
 		problem_at(b, &ev->start_mark, "alias '*%s' has no complete anchor before it", name);
 		return;
 	}
-	finish(b, (gy_node *)b->anchors[i - 1].node, &ev->start_mark);
+	finish(b, (gy_node *)b->anchors[i - 1].node);
 }
 
 static void add_doc(builder *b)
