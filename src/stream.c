@@ -8,7 +8,6 @@
 #include "chat.h"
 #include "text.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -103,9 +102,11 @@ static int call_delta(hf_stream *s, const cJSON *tc, size_t pos, hf_error *err)
 		return hf_err(err, HF_EPROTOCOL, "a tool call in the stream is malformed");
 	if (index && !cJSON_IsNull(index)) {
 		double d = index->valuedouble;
-		if (!cJSON_IsNumber(index) || !(d >= 0) || d != floor(d))
+		if (!cJSON_IsNumber(index) || !(d >= 0))
 			return hf_err(err, HF_EPROTOCOL, "a tool call in the stream has a bad index");
-		i = d < (double)s->max_calls ? (size_t)d : s->max_calls;
+		i = d < (double)s->max_calls ? (size_t)d : s->max_calls; /* no overflow */
+		if (i < s->max_calls && (double)i != d)
+			return hf_err(err, HF_EPROTOCOL, "a tool call in the stream has a bad index");
 	}
 	if (i >= s->max_calls)
 		return hf_err(err, HF_ELIMIT, "the reply has more than %zu tool calls", s->max_calls);
