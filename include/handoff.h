@@ -447,6 +447,157 @@ HF_EXTERN(int) hf_run(char **answer, hf_client *c, const hf_graph *graph,
                       hf_session *session, hf_store *store, const char *input,
                       const hf_run_options *opts, hf_error *err);
 
+/* ------------------------------------------------------------------ */
+/* Engine: many conversations' turns in flight on one thread           */
+/* ------------------------------------------------------------------ */
+
+/*
+ * An engine runs turns like hf_run does, but many at once on one thread,
+ * with the libcurl multi interface: one connection pool for all of them
+ * (connections to the endpoint are reused across conversations), no thread
+ * per conversation. The application drives it, in one of two ways:
+ *
+ *  - simple loop: call hf_engine_perform() repeatedly; it waits for
+ *    network activity (at most timeout_ms) and moves every turn on;
+ *  - its own event loop (epoll, libuv, libevent...): set socket_fn and
+ *    timer_fn in the options; the engine says which descriptors to watch
+ *    and when to time out, and the loop calls hf_engine_socket_action() /
+ *    hf_engine_timeout_action() when one is ready or the timer expires.
+ *
+ * Threads: the engine is driven by one thread at a time (the "driving
+ * thread"), and every callback (events, completions, socket_fn, timer_fn)
+ * runs on it. hf_engine_submit, hf_engine_cancel and hf_engine_wakeup may
+ * be called from any thread, at any time between hf_engine_new and
+ * hf_engine_free, including from callbacks. A graph may be shared by any
+ * number of turns; a session belongs to its turn until the turn completes.
+ * A store may serve many turns at once (the SQLite store commits each turn
+ * in its own transaction on the driving thread).
+ *
+ * Each submitted turn reports the same events as hf_run through its run
+ * options' on_event (AGENT, TEXT_DELTA, HANDOFF, USAGE, MESSAGE, then DONE
+ * or ERROR), then completes exactly once through the engine's on_complete:
+ * with HF_OK, an error, or HF_ECANCELLED (hf_engine_cancel, hf_engine_free).
+ */
+typedef struct hf_engine hf_engine;
+
+/* Socket interest (socket_fn `what`) and readiness (hf_engine_socket_action
+ * `events`). */
+#define HF_POLL_IN 0x1     /* readable */
+#define HF_POLL_OUT 0x2    /* writable */
+#define HF_POLL_REMOVE 0x4 /* socket_fn only: stop watching this descriptor */
+#define HF_POLL_ERR 0x8    /* socket_action only: error or hang-up on it */
+
+/* Watch `fd` for `what` (HF_POLL_IN and/or HF_POLL_OUT, replacing what was
+ * asked before) or stop watching it (HF_POLL_REMOVE). Return 0, or -1 to
+ * fail the transfers using fd. */
+typedef int (*hf_engine_socket_fn)(int fd, int what, void *payload);
+
+/* Call hf_engine_timeout_action once, `timeout_ms` from now (0: as soon as
+ * possible, from the loop, not from inside this callback); -1: cancel the
+ * timer. Each call replaces the previous timer. Return 0. */
+typedef int (*hf_engine_timer_fn)(long timeout_ms, void *payload);
+
+/* How one submitted turn ended. All pointers are borrowed for the duration
+ * of the on_complete callback. */
+typedef struct hf_completion {
+	uint64_t turn_id;       /* as returned by hf_engine_submit */
+	int code;               /* HF_OK or a negative hf_code (HF_ECANCELLED, ...) */
+	const char *answer;     /* the final text (HF_OK), else NULL */
+	const char *agent;      /* the agent that answered, or was in charge when
+	                           the turn failed; NULL when it never started */
+	const char *session_id;
+	hf_usage usage;         /* model calls of this turn (HF_OK) */
+	const hf_error *error;  /* NULL on HF_OK */
+	void *payload;          /* the turn's hf_run_options.payload */
+} hf_completion;
+
+typedef void (*hf_engine_complete_fn)(const hf_completion *c, void *payload);
+
+#define HF_ENGINE_OPTIONS_VERSION 1
+
+typedef struct hf_engine_options {
+	unsigned version;
+	/* The endpoint, resolved once by hf_engine_new as hf_client_new does:
+	 * client (may be NULL) > environment > graph's file (may be NULL). */
+	const hf_client_options *client;
+	const hf_graph *graph;
+	long max_connections;        /* open at once in all; 0: no limit */
+	long max_host_connections;   /* open at once to one host; 0: no limit */
+	/* Called once per submitted turn when it ends; may be NULL. */
+	hf_engine_complete_fn on_complete;
+	void *payload;               /* for on_complete */
+	/* Both set: the application's event loop drives the engine. */
+	hf_engine_socket_fn socket_fn;
+	hf_engine_timer_fn timer_fn;
+	void *loop_payload;          /* for socket_fn and timer_fn */
+} hf_engine_options;
+
+#define HF_ENGINE_OPTIONS_INIT \
+	{ HF_ENGINE_OPTIONS_VERSION, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL }
+
+/* Create an engine. opts is copied (the client options' strings too); the
+ * graph in opts is only read here. With socket_fn and timer_fn set,
+ * socket_fn is called from here for the engine's wake-up descriptor.
+ * Errors: HF_EINVAL (bad options version, only one of socket_fn and
+ * timer_fn), HF_ECONFIG (no base URL; see hf_client_new), HF_ENOMEM,
+ * HF_ENET (libcurl or the wake-up pipe could not be set up). */
+HF_EXTERN(int) hf_engine_new(hf_engine **out, const hf_engine_options *opts, hf_error *err);
+
+/* Cancel every turn not completed yet and free the engine. Each of those
+ * turns completes (on_complete, HF_ECANCELLED) from inside this call, and
+ * socket_fn may be called to remove descriptors, so the application's loop
+ * must still be usable. Call it on the driving thread, not from a callback,
+ * and not while another thread may still submit. NULL-safe. */
+HF_EXTERN(void) hf_engine_free(hf_engine *e);
+
+/* Queue one user turn of `input` in `session` on `graph` (see hf_run for
+ * the rules). Any thread. The driving thread starts it at its next step.
+ * graph, session and store (may be NULL: not stored) are borrowed and must
+ * stay valid until the turn completes; the session must not be used
+ * elsewhere until then. input and opts (NULL: defaults) are copied; the
+ * opts payload is handed to on_event and back in hf_completion. *turn_id
+ * (may be NULL) receives the turn's id (> 0, unique in this engine).
+ * Errors here: HF_EINVAL (a missing argument, bad options version),
+ * HF_ENOMEM; problems with the input itself (UTF-8, size) and everything
+ * after are reported through the completion. */
+HF_EXTERN(int) hf_engine_submit(uint64_t *turn_id, hf_engine *e, const hf_graph *graph,
+                                hf_session *session, hf_store *store, const char *input,
+                                const hf_run_options *opts, hf_error *err);
+
+/* Ask for turn `turn_id` to stop: it completes with HF_ECANCELLED at the
+ * engine's next step, and its session and store stay as they were. Any
+ * thread. A turn that already completed is left alone (returns HF_OK).
+ * Errors: HF_EINVAL (an id this engine never issued), HF_ENOMEM. */
+HF_EXTERN(int) hf_engine_cancel(hf_engine *e, uint64_t turn_id, hf_error *err);
+
+/* Make the driving thread's current or next wait return early: a poll in
+ * hf_engine_perform, or (loop mode) readiness of the wake-up descriptor.
+ * Any thread. Submissions and cancels call it themselves. */
+HF_EXTERN(void) hf_engine_wakeup(hf_engine *e);
+
+/* Simple loop: one step. Starts queued turns, waits at most timeout_ms
+ * (>= 0) for network activity, a due retry or a wake-up, then moves every
+ * ready transfer on and runs the callbacks. Returns the number of turns
+ * still in the engine (queued or in flight; 0 = idle), or a negative
+ * hf_code: HF_EINVAL (loop mode, negative timeout), HF_ENOMEM, HF_ENET
+ * (libcurl failed). Typical use:
+ *     while (hf_engine_perform(e, 1000, &err) > 0) {}
+ */
+HF_EXTERN(int) hf_engine_perform(hf_engine *e, int timeout_ms, hf_error *err);
+
+/* Simple loop until no turn is left (turns submitted meanwhile included).
+ * Errors as hf_engine_perform. */
+HF_EXTERN(int) hf_engine_run_until_idle(hf_engine *e, hf_error *err);
+
+/* Loop mode: descriptor fd (given to socket_fn) is ready for `events`
+ * (HF_POLL_IN / HF_POLL_OUT / HF_POLL_ERR bits). Returns as
+ * hf_engine_perform, without waiting. */
+HF_EXTERN(int) hf_engine_socket_action(hf_engine *e, int fd, int events, hf_error *err);
+
+/* Loop mode: the timer set through timer_fn expired. Returns as
+ * hf_engine_perform, without waiting. */
+HF_EXTERN(int) hf_engine_timeout_action(hf_engine *e, hf_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,706 @@
+/*
+ * engine.c - many turns in flight on one thread (see "Engine" in handoff.h).
+ *
+ * The engine is only a driver: like hf_run, it moves HTTP between
+ * hf_turn_request and hf_turn_apply (runner.c holds every routing rule),
+ * with one curl multi handle instead of one blocking easy handle:
+ *
+ *   submit (any thread) ─► queue ─► driving thread: hf_turn_new
+ *     ─► hf_turn_request ─► hf_call_new ─► hf_call_setup(easy) ─► multi
+ *     ─► transfer done ─► hf_call_finish ─┬─ RETRY: wait (retry list), again
+ *                                          └─ DONE: hf_call_reply
+ *     ─► hf_turn_apply ─┬─ NEXT: hf_turn_request again
+ *                       └─ DONE / error: on_complete, exactly once
+ *
+ * A turn holds an easy handle only while its transfer is in the multi;
+ * idle handles are pooled (the connections live in the multi's cache, so
+ * conversations to one endpoint share them).
+ */
+#include "runner.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define EASY_POOL_MAX 1024   /* idle easy handles kept for reuse */
+#define NO_DEADLINE (-1LL)
+
+typedef struct eng_turn eng_turn;
+
+struct eng_turn {
+	hf_engine *e;
+	uint64_t id;
+	const hf_graph *g;
+	hf_session *s;
+	hf_store *st;
+	char *input;             /* until the turn starts */
+	hf_run_options opts;     /* the caller's (on_event, payload) */
+	hf_turn *turn;           /* NULL until started */
+	hf_call *call;           /* the model call in progress */
+	CURL *easy;              /* while the call's transfer is in the multi */
+	const char *agent;       /* in charge (borrowed from the graph) */
+	hf_usage usage;          /* from DONE */
+	long long retry_at;      /* monotonic ms, while waiting to retry */
+	eng_turn *prev, *next;   /* queued, or started (e->turns) */
+	eng_turn *rnext;         /* the retry list, by retry_at */
+};
+
+/* A cancel request from hf_engine_cancel, queued for the driving thread. */
+typedef struct eng_cancel {
+	uint64_t id;
+	struct eng_cancel *next;
+} eng_cancel;
+
+struct hf_engine {
+	hf_endpoint ep;
+	hf_engine_options opts;
+	CURLM *multi;
+	bool loop_mode;          /* socket_fn + timer_fn */
+
+	/* Shared with submitting threads (lock). */
+	pthread_mutex_t lock;
+	eng_turn *q_head, *q_tail;
+	size_t queued;
+	eng_cancel *cancels;
+	uint64_t last_id;
+	bool wake_pending;       /* a wake-up was sent and not drained yet */
+
+	/* Driving thread only. */
+	eng_turn *turns;         /* started, not completed */
+	size_t active;
+	eng_turn *retries;       /* waiting to retry, earliest first */
+	CURL **pool;
+	size_t npool;
+	int wake_rd, wake_wr;    /* loop mode: the wake-up pipe */
+	long long curl_due;      /* loop mode: libcurl's next timeout */
+	long long armed;         /* loop mode: the deadline given to timer_fn */
+	bool timer_armed;
+};
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int multi_error(hf_error *err, CURLMcode mc, const char *what)
+{
+	return hf_err(err, mc == CURLM_OUT_OF_MEMORY ? HF_ENOMEM : HF_ENET,
+	              "libcurl failed to %s: %s", what, curl_multi_strerror(mc));
+}
+
+/* ---- easy handle pool ---- */
+
+static CURL *easy_get(hf_engine *e)
+{
+	return e->npool ? e->pool[--e->npool] : curl_easy_init();
+}
+
+static void easy_put(hf_engine *e, CURL *easy)
+{
+	if (e->npool < EASY_POOL_MAX && e->pool)
+		e->pool[e->npool++] = easy;
+	else
+		curl_easy_cleanup(easy);
+}
+
+/* ---- the turn's view of events ---- */
+
+/* Forwards every event to the caller, noting the agent in charge (for
+ * completions and error messages) and the turn's usage. */
+static int on_event(const hf_event *ev, void *payload)
+{
+	eng_turn *et = payload;
+	if (ev->type == HF_EVENT_AGENT && ev->to)
+		et->agent = ev->to;
+	else if (ev->type == HF_EVENT_DONE)
+		et->usage = ev->usage;
+	return et->opts.on_event ? et->opts.on_event(ev, et->opts.payload) : 0;
+}
+
+/* Stream text as TEXT_DELTA events, as hf_run does. */
+static int on_delta(void *payload, const char *text, size_t len)
+{
+	eng_turn *et = payload;
+	hf_event ev = { .type = HF_EVENT_TEXT_DELTA, .text = text, .text_len = len,
+		        .agent = et->agent, .session_id = hf_session_id(et->s) };
+	return et->opts.on_event ? et->opts.on_event(&ev, et->opts.payload) : 0;
+}
+
+/* ---- completion ---- */
+
+static void unlink_turn(hf_engine *e, eng_turn *et)
+{
+	if (et->prev)
+		et->prev->next = et->next;
+	else
+		e->turns = et->next;
+	if (et->next)
+		et->next->prev = et->prev;
+	et->prev = et->next = NULL;
+	e->active--;
+}
+
+static void unlink_retry(hf_engine *e, eng_turn *et)
+{
+	eng_turn **pp;
+	for (pp = &e->retries; *pp; pp = &(*pp)->rnext) {
+		if (*pp == et) {
+			*pp = et->rnext;
+			et->rnext = NULL;
+			return;
+		}
+	}
+}
+
+/* Report a turn's end once, then free it. A started turn that failed
+ * outside hf_turn_apply gets its ERROR event first (hf_turn_fail reports
+ * nothing twice). */
+static void complete(hf_engine *e, eng_turn *et, int code, const hf_error *err)
+{
+	hf_completion c = { .turn_id = et->id, .code = code, .agent = et->agent,
+		            .session_id = hf_session_id(et->s), .payload = et->opts.payload };
+	if (et->turn && code < 0)
+		hf_turn_fail(et->turn, err);
+	if (code == HF_OK) {
+		c.answer = hf_turn_answer(et->turn);
+		c.usage = et->usage;
+	} else {
+		c.error = err;
+	}
+	if (et->easy) {
+		curl_multi_remove_handle(e->multi, et->easy);
+		easy_put(e, et->easy);
+	}
+	if (et->retry_at)
+		unlink_retry(e, et);
+	if (et->turn)
+		unlink_turn(e, et);
+	if (e->opts.on_complete)
+		e->opts.on_complete(&c, e->opts.payload);
+	hf_call_free(et->call);
+	hf_turn_free(et->turn);
+	free(et->input);
+	free(et);
+}
+
+/* ---- moving a turn on ---- */
+
+/* Put the call's next attempt on an easy handle into the multi. */
+static int start_attempt(hf_engine *e, eng_turn *et, hf_error *err)
+{
+	CURL *easy = easy_get(e);
+	CURLMcode mc;
+	int rc;
+	if (!easy)
+		return hf_err(err, HF_ENOMEM, "out of memory creating a transfer");
+	if ((rc = hf_call_setup(et->call, easy, err))) {
+		easy_put(e, easy);
+		return rc;
+	}
+	curl_easy_setopt(easy, CURLOPT_PRIVATE, et);
+	if ((mc = curl_multi_add_handle(e->multi, easy)) != CURLM_OK) {
+		easy_put(e, easy);
+		return multi_error(err, mc, "add a transfer");
+	}
+	et->easy = easy;
+	return HF_OK;
+}
+
+/* The turn's next model call. */
+static int next_request(hf_engine *e, eng_turn *et, hf_error *err)
+{
+	hf_call_spec spec;
+	int rc;
+	if ((rc = hf_turn_request(et->turn, &spec, err)))
+		return rc;
+	spec.on_delta = on_delta;
+	spec.payload = et;
+	if ((rc = hf_call_new(&et->call, &e->ep, &spec, err)))
+		return rc;
+	return start_attempt(e, et, err);
+}
+
+static void start_turn(hf_engine *e, eng_turn *et)
+{
+	hf_run_options o = et->opts;
+	hf_error err;
+	int rc;
+
+	o.on_event = on_event;
+	o.payload = et;
+	rc = hf_turn_new(&et->turn, et->g, et->s, et->st, et->input, &o, &e->ep, &err);
+	free(et->input);
+	et->input = NULL;
+	if (!rc) {
+		et->next = e->turns;
+		if (e->turns)
+			e->turns->prev = et;
+		e->turns = et;
+		e->active++;
+		rc = next_request(e, et, &err);
+	}
+	if (rc)
+		complete(e, et, rc, &err);
+}
+
+static void schedule_retry(hf_engine *e, eng_turn *et, long delay_ms)
+{
+	eng_turn **pp = &e->retries;
+	et->retry_at = now_ms() + (delay_ms > 0 ? delay_ms : 0);
+	while (*pp && (*pp)->retry_at <= et->retry_at)
+		pp = &(*pp)->rnext;
+	et->rnext = *pp;
+	*pp = et;
+}
+
+/* A transfer ended: retry, or hand the reply to the turn. */
+static void transfer_done(hf_engine *e, eng_turn *et, CURLcode result)
+{
+	hf_reply reply = { 0 };
+	hf_error err;
+	long delay = 0;
+	int rc;
+
+	curl_multi_remove_handle(e->multi, et->easy);
+	rc = hf_call_finish(et->call, et->easy, result, &delay, &err);
+	easy_put(e, et->easy);
+	et->easy = NULL;
+	if (rc == HF_CALL_RETRY) {
+		schedule_retry(e, et, delay);
+		return;
+	}
+	if (rc == HF_CALL_DONE)
+		rc = hf_call_reply(et->call, &reply, &err);
+	hf_call_free(et->call);
+	et->call = NULL;
+	if (rc) {
+		hf_err_prefix(&err, "agent '%s'", et->agent);
+		complete(e, et, rc, &err);
+		return;
+	}
+	rc = hf_turn_apply(et->turn, &reply, &err);
+	if (rc == HF_TURN_NEXT && !(rc = next_request(e, et, &err)))
+		return;
+	complete(e, et, rc, &err);
+}
+
+/* Every finished transfer libcurl reports. */
+static void read_done(hf_engine *e)
+{
+	CURLMsg *m;
+	int left;
+	while ((m = curl_multi_info_read(e->multi, &left))) {
+		eng_turn *et = NULL;
+		CURLcode result = m->data.result;
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&et);
+		transfer_done(e, et, result);
+	}
+}
+
+/* Start the attempts whose back-off is over. */
+static void run_retries(hf_engine *e)
+{
+	long long now = now_ms();
+	while (e->retries && e->retries->retry_at <= now) {
+		eng_turn *et = e->retries;
+		hf_error err;
+		int rc;
+		e->retries = et->rnext;
+		et->rnext = NULL;
+		et->retry_at = 0;
+		if ((rc = start_attempt(e, et, &err)))
+			complete(e, et, rc, &err);
+	}
+}
+
+static eng_turn *find_turn(hf_engine *e, uint64_t id)
+{
+	eng_turn *et;
+	for (et = e->turns; et; et = et->next)
+		if (et->id == id)
+			return et;
+	return NULL;
+}
+
+/* Take what other threads queued: start new turns, then apply cancels. */
+static void drain_queue(hf_engine *e)
+{
+	eng_turn *q;
+	eng_cancel *c;
+
+	pthread_mutex_lock(&e->lock);
+	q = e->q_head;
+	c = e->cancels;
+	e->q_head = e->q_tail = NULL;
+	e->cancels = NULL;
+	e->queued = 0;
+	e->wake_pending = false;
+	pthread_mutex_unlock(&e->lock);
+	while (q) {
+		eng_turn *et = q;
+		q = q->next;
+		et->next = NULL;
+		start_turn(e, et);
+	}
+	while (c) {
+		eng_cancel *next = c->next;
+		eng_turn *et = find_turn(e, c->id);
+		if (et) {
+			hf_error err;
+			hf_err(&err, HF_ECANCELLED, "turn %llu cancelled (hf_engine_cancel)",
+			       (unsigned long long)c->id);
+			complete(e, et, HF_ECANCELLED, &err);
+		}
+		free(c);
+		c = next;
+	}
+}
+
+static int running(hf_engine *e)
+{
+	size_t n;
+	pthread_mutex_lock(&e->lock);
+	n = e->queued;
+	pthread_mutex_unlock(&e->lock);
+	n += e->active;
+	return n > (size_t)INT32_MAX ? INT32_MAX : (int)n;
+}
+
+/* ---- loop mode: libcurl's sockets and timer, plus ours ---- */
+
+static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+	hf_engine *e = userp;
+	int hw = what == CURL_POLL_REMOVE ? HF_POLL_REMOVE
+	                                  : ((what & CURL_POLL_IN) ? HF_POLL_IN : 0) |
+	                                    ((what & CURL_POLL_OUT) ? HF_POLL_OUT : 0);
+	(void)easy;
+	(void)socketp;
+	return e->opts.socket_fn((int)fd, hw, e->opts.loop_payload) ? -1 : 0;
+}
+
+/* Tell the application the earliest of libcurl's timeout and the next
+ * retry, when it changed or the last one fired. */
+static void update_timer(hf_engine *e)
+{
+	long long due = e->curl_due, now;
+	if (e->retries && (due == NO_DEADLINE || e->retries->retry_at < due))
+		due = e->retries->retry_at;
+	if (due == NO_DEADLINE ? !e->timer_armed : (e->timer_armed && due == e->armed))
+		return;
+	e->armed = due;
+	e->timer_armed = due != NO_DEADLINE;
+	if (due == NO_DEADLINE) {
+		e->opts.timer_fn(-1, e->opts.loop_payload);
+		return;
+	}
+	now = now_ms();
+	e->opts.timer_fn(due > now ? (long)(due - now) : 0, e->opts.loop_payload);
+}
+
+static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+	hf_engine *e = userp;
+	(void)multi;
+	e->curl_due = timeout_ms < 0 ? NO_DEADLINE : now_ms() + timeout_ms;
+	update_timer(e);
+	return 0;
+}
+
+/* After an action: libcurl's own view of its next timeout is the truth
+ * (a timer that fired early must be asked for again). */
+static int loop_finish(hf_engine *e)
+{
+	long ms = -1;
+	read_done(e);
+	run_retries(e);
+	drain_queue(e);
+	curl_multi_timeout(e->multi, &ms);
+	e->curl_due = ms < 0 ? NO_DEADLINE : now_ms() + ms;
+	update_timer(e);
+	return running(e);
+}
+
+static int set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+	return fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
+	       fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 ? -1 : 0;
+}
+
+static int loop_setup(hf_engine *e, hf_error *err)
+{
+	int fds[2];
+	if (pipe(fds))
+		return hf_err(err, HF_ENET, "cannot create the engine's wake-up pipe: %s",
+		              strerror(errno));
+	e->wake_rd = fds[0];
+	e->wake_wr = fds[1];
+	if (set_nonblock(fds[0]) || set_nonblock(fds[1]))
+		return hf_err(err, HF_ENET, "cannot set up the engine's wake-up pipe: %s",
+		              strerror(errno));
+	curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+	curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e);
+	curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+	curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, e);
+	if (e->opts.socket_fn(e->wake_rd, HF_POLL_IN, e->opts.loop_payload))
+		return hf_err(err, HF_EINVAL, "socket_fn refused the engine's wake-up descriptor");
+	return HF_OK;
+}
+
+/* ---- public API ---- */
+
+int hf_engine_new(hf_engine **out, const hf_engine_options *opts, hf_error *err)
+{
+	hf_engine_options defaults = HF_ENGINE_OPTIONS_INIT;
+	hf_engine *e;
+	int rc;
+
+	*out = NULL;
+	if (opts && opts->version != HF_ENGINE_OPTIONS_VERSION)
+		return hf_err(err, HF_EINVAL, "hf_engine_options version %u is not supported (expected %u)",
+		              opts->version, HF_ENGINE_OPTIONS_VERSION);
+	if (!opts)
+		opts = &defaults;
+	if (!opts->socket_fn != !opts->timer_fn)
+		return hf_err(err, HF_EINVAL,
+		              "hf_engine_options: set both socket_fn and timer_fn (loop mode) or neither");
+	if (opts->max_connections < 0 || opts->max_host_connections < 0)
+		return hf_err(err, HF_EINVAL, "hf_engine_options: connection limits must be >= 0");
+	if (!(e = hf_calloc(1, sizeof(*e))))
+		return hf_err(err, HF_ENOMEM, "out of memory creating an engine");
+	e->opts = *opts;
+	e->opts.client = NULL;
+	e->opts.graph = NULL;
+	e->loop_mode = opts->socket_fn != NULL;
+	e->wake_rd = e->wake_wr = -1;
+	e->curl_due = e->armed = NO_DEADLINE;
+	pthread_mutex_init(&e->lock, NULL);
+	if ((rc = hf_endpoint_resolve(&e->ep, opts->client, opts->graph, err))) {
+		pthread_mutex_destroy(&e->lock);
+		free(e);
+		return rc;
+	}
+	e->pool = hf_malloc(EASY_POOL_MAX * sizeof(*e->pool));
+	e->multi = curl_multi_init();
+	if (!e->pool || !e->multi) {
+		hf_engine_free(e);
+		return hf_err(err, HF_ENOMEM, "out of memory creating an engine");
+	}
+	curl_multi_setopt(e->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, opts->max_connections);
+	curl_multi_setopt(e->multi, CURLMOPT_MAX_HOST_CONNECTIONS, opts->max_host_connections);
+	if (e->loop_mode && (rc = loop_setup(e, err))) {
+		hf_engine_free(e);
+		return rc;
+	}
+	*out = e;
+	return HF_OK;
+}
+
+void hf_engine_free(hf_engine *e)
+{
+	hf_error err;
+	size_t i;
+
+	if (!e)
+		return;
+	if (e->multi) {
+		/* Queued turns never started: they complete without events. */
+		eng_turn *q = e->q_head;
+		e->q_head = e->q_tail = NULL;
+		e->queued = 0;
+		hf_err(&err, HF_ECANCELLED, "the engine was freed before the turn finished");
+		while (q) {
+			eng_turn *next = q->next;
+			complete(e, q, HF_ECANCELLED, &err);
+			q = next;
+		}
+		while (e->turns)
+			complete(e, e->turns, HF_ECANCELLED, &err);
+	}
+	while (e->cancels) {
+		eng_cancel *next = e->cancels->next;
+		free(e->cancels);
+		e->cancels = next;
+	}
+	for (i = 0; i < e->npool; i++)
+		curl_easy_cleanup(e->pool[i]);
+	free(e->pool);
+	if (e->loop_mode && e->wake_rd >= 0)
+		e->opts.socket_fn(e->wake_rd, HF_POLL_REMOVE, e->opts.loop_payload);
+	if (e->multi)
+		curl_multi_cleanup(e->multi);
+	if (e->wake_rd >= 0)
+		close(e->wake_rd);
+	if (e->wake_wr >= 0)
+		close(e->wake_wr);
+	hf_endpoint_dispose(&e->ep);
+	pthread_mutex_destroy(&e->lock);
+	free(e);
+}
+
+int hf_engine_submit(uint64_t *turn_id, hf_engine *e, const hf_graph *graph,
+                     hf_session *session, hf_store *store, const char *input,
+                     const hf_run_options *opts, hf_error *err)
+{
+	hf_run_options defaults = HF_RUN_OPTIONS_INIT;
+	eng_turn *et;
+	bool wake;
+
+	if (turn_id)
+		*turn_id = 0;
+	if (!e || !graph || !session || !input)
+		return hf_err(err, HF_EINVAL,
+		              "hf_engine_submit: engine, graph, session and input are required");
+	if (opts && opts->version != HF_RUN_OPTIONS_VERSION)
+		return hf_err(err, HF_EINVAL, "hf_run_options version %u is not supported (expected %u)",
+		              opts->version, HF_RUN_OPTIONS_VERSION);
+	if (!(et = hf_calloc(1, sizeof(*et))) || !(et->input = hf_strdup(input))) {
+		free(et);
+		return hf_err(err, HF_ENOMEM, "out of memory queueing a turn");
+	}
+	et->e = e;
+	et->g = graph;
+	et->s = session;
+	et->st = store;
+	et->opts = opts ? *opts : defaults;
+	pthread_mutex_lock(&e->lock);
+	et->id = ++e->last_id;
+	if (e->q_tail)
+		e->q_tail->next = et;
+	else
+		e->q_head = et;
+	e->q_tail = et;
+	e->queued++;
+	wake = !e->wake_pending;
+	e->wake_pending = true;
+	pthread_mutex_unlock(&e->lock);
+	if (turn_id)
+		*turn_id = et->id;
+	if (wake)
+		hf_engine_wakeup(e);
+	return HF_OK;
+}
+
+int hf_engine_cancel(hf_engine *e, uint64_t turn_id, hf_error *err)
+{
+	eng_cancel *c;
+	uint64_t last;
+	bool wake;
+
+	if (!e)
+		return hf_err(err, HF_EINVAL, "hf_engine_cancel: no engine");
+	pthread_mutex_lock(&e->lock);
+	last = e->last_id;
+	pthread_mutex_unlock(&e->lock);
+	if (turn_id == 0 || turn_id > last)
+		return hf_err(err, HF_EINVAL, "hf_engine_cancel: this engine issued no turn %llu",
+		              (unsigned long long)turn_id);
+	if (!(c = hf_calloc(1, sizeof(*c))))
+		return hf_err(err, HF_ENOMEM, "out of memory cancelling a turn");
+	c->id = turn_id;
+	pthread_mutex_lock(&e->lock);
+	c->next = e->cancels;
+	e->cancels = c;
+	wake = !e->wake_pending;
+	e->wake_pending = true;
+	pthread_mutex_unlock(&e->lock);
+	if (wake)
+		hf_engine_wakeup(e);
+	return HF_OK;
+}
+
+void hf_engine_wakeup(hf_engine *e)
+{
+	if (!e)
+		return;
+	if (e->loop_mode) {
+		ssize_t n = write(e->wake_wr, "", 1); /* EAGAIN: a wake-up is pending */
+		(void)n;
+	} else {
+		curl_multi_wakeup(e->multi);
+	}
+}
+
+int hf_engine_perform(hf_engine *e, int timeout_ms, hf_error *err)
+{
+	CURLMcode mc;
+	int still;
+
+	if (!e || e->loop_mode || timeout_ms < 0)
+		return hf_err(err, HF_EINVAL, e && e->loop_mode
+		              ? "hf_engine_perform: this engine is driven by socket_fn/timer_fn; "
+		                "use hf_engine_socket_action and hf_engine_timeout_action"
+		              : "hf_engine_perform: an engine and a timeout >= 0 are required");
+	if (e->retries) {
+		long long wait = e->retries->retry_at - now_ms();
+		if (wait < timeout_ms)
+			timeout_ms = wait > 0 ? (int)wait : 0;
+	}
+	if ((mc = curl_multi_poll(e->multi, NULL, 0, timeout_ms, NULL)) != CURLM_OK)
+		return multi_error(err, mc, "wait for network activity");
+	drain_queue(e);
+	run_retries(e);
+	if ((mc = curl_multi_perform(e->multi, &still)) != CURLM_OK)
+		return multi_error(err, mc, "move transfers on");
+	read_done(e);
+	return running(e);
+}
+
+int hf_engine_run_until_idle(hf_engine *e, hf_error *err)
+{
+	int n;
+	while ((n = hf_engine_perform(e, 1000, err)) > 0) {
+	}
+	return n < 0 ? n : HF_OK;
+}
+
+int hf_engine_socket_action(hf_engine *e, int fd, int events, hf_error *err)
+{
+	CURLMcode mc;
+	int still, mask = 0;
+
+	if (!e || !e->loop_mode)
+		return hf_err(err, HF_EINVAL,
+		              "hf_engine_socket_action: the engine has no socket_fn/timer_fn; "
+		              "use hf_engine_perform");
+	if (fd == e->wake_rd) {
+		char buf[64];
+		while (read(e->wake_rd, buf, sizeof(buf)) > 0) {
+		}
+		return loop_finish(e); /* drains the queue */
+	}
+	if (events & HF_POLL_IN)
+		mask |= CURL_CSELECT_IN;
+	if (events & HF_POLL_OUT)
+		mask |= CURL_CSELECT_OUT;
+	if (events & HF_POLL_ERR)
+		mask |= CURL_CSELECT_ERR;
+	if ((mc = curl_multi_socket_action(e->multi, fd, mask, &still)) != CURLM_OK)
+		return multi_error(err, mc, "move transfers on");
+	return loop_finish(e);
+}
+
+int hf_engine_timeout_action(hf_engine *e, hf_error *err)
+{
+	CURLMcode mc;
+	int still;
+
+	if (!e || !e->loop_mode)
+		return hf_err(err, HF_EINVAL,
+		              "hf_engine_timeout_action: the engine has no socket_fn/timer_fn; "
+		              "use hf_engine_perform");
+	e->timer_armed = false; /* it fired */
+	run_retries(e);
+	if ((mc = curl_multi_socket_action(e->multi, CURL_SOCKET_TIMEOUT, 0, &still)) != CURLM_OK)
+		return multi_error(err, mc, "move transfers on");
+	return loop_finish(e);
+}
