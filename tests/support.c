@@ -1,6 +1,7 @@
 /*
  * support.c - test helpers (see support.h).
  */
+#define _XOPEN_SOURCE 700 /* nftw */
 #include "support.h"
 
 #include <errno.h>
