@@ -167,9 +167,15 @@ static void finish_agents(graph_build *b)
 		hf_agent *a = &b->g->agents[i];
 		resolve_tool_choice(b, a, &b->agents[i]);
 		if (a->handoff_prompt && a->instructions) {
-			a->system_prompt = hf_asprintf("%s\n\n%s", hf_handoff_prompt_prefix, a->instructions);
-			if (!a->system_prompt)
+			/* prefix, blank line, instructions (memcpy: this runs per agent) */
+			size_t np = strlen(hf_handoff_prompt_prefix), ni = strlen(a->instructions);
+			if (!(a->system_prompt = hf_malloc(np + 2 + ni + 1))) {
 				b->oom = true;
+				continue;
+			}
+			memcpy(a->system_prompt, hf_handoff_prompt_prefix, np);
+			memcpy(a->system_prompt + np, "\n\n", 2);
+			memcpy(a->system_prompt + np + 2, a->instructions, ni + 1);
 		} else {
 			a->system_prompt = dup_or_null(b, a->handoff_prompt ? hf_handoff_prompt_prefix
 			                                                    : a->instructions);

@@ -126,6 +126,17 @@ static bool is_yaml_name(const char *name)
 	                          (n > 4 && !strcmp(name + n - 4, ".yml")));
 }
 
+/* A regular file, or a link to one; stat only when readdir cannot tell. */
+static bool is_regular(const struct dirent *de, const char *path)
+{
+	struct stat st;
+	if (de->d_type == DT_REG)
+		return true;
+	if (de->d_type != DT_LNK && de->d_type != DT_UNKNOWN)
+		return false;
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
 /* Add every *.yaml / *.yml regular file of dir, in name order. */
 static void add_dir(graph_build *b, const char *dir)
 {
@@ -133,7 +144,6 @@ static void add_dir(graph_build *b, const char *dir)
 	struct dirent *de;
 	char **paths = NULL;
 	size_t n = 0, cap = 0, i, dlen = strlen(dir);
-	struct stat st;
 
 	if (!d) {
 		gb_report(b, HF_SEV_ERROR, dir, NULL, "cannot read the directory: %s", strerror(errno));
@@ -150,7 +160,7 @@ static void add_dir(graph_build *b, const char *dir)
 			break;
 		}
 		path = hf_asprintf("%.*s/%s", (int)dlen, dir, de->d_name);
-		if (path && (stat(path, &st) || !S_ISREG(st.st_mode))) {
+		if (path && !is_regular(de, path)) {
 			free(path);
 			continue;
 		}

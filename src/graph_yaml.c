@@ -12,7 +12,8 @@
 #include <utf8proc.h>
 #include <yaml.h>
 
-#define BLOCK_SIZE 65536
+#define BLOCK_MIN 4096   /* the first arena block; small files stay small */
+#define BLOCK_MAX 65536  /* blocks double up to this */
 #define ANCHORS_MAX 256
 
 typedef struct block {
@@ -33,13 +34,16 @@ static void *arena_alloc(gy_tree *t, size_t n)
 	void *p;
 	n = (n + alignof(max_align_t) - 1) & ~(alignof(max_align_t) - 1);
 	if (!b || b->cap - b->used < n) {
-		size_t cap = n > BLOCK_SIZE ? n : BLOCK_SIZE;
-		block *nb = hf_malloc(sizeof(block) + cap);
+		size_t cap = !b ? BLOCK_MIN : b->cap * 2 < BLOCK_MAX ? b->cap * 2 : BLOCK_MAX;
+		block *nb;
+		if (cap < n)
+			cap = n;
+		nb = hf_malloc(sizeof(block) + cap);
 		if (!nb)
 			return NULL;
 		nb->used = 0;
 		nb->cap = cap;
-		if (b && n > BLOCK_SIZE) { /* a big one: keep the current block in front */
+		if (b && n > BLOCK_MAX) { /* a big one: keep the current block in front */
 			nb->next = b->next;
 			b->next = nb;
 		} else {
@@ -80,7 +84,7 @@ bool gy_is_null(const gy_node *n)
 {
 	static const char *const nulls[] = { "", "~", "null", "Null", "NULL" };
 	size_t i;
-	if (n->kind != GY_SCALAR || !n->plain)
+	if (n->kind != GY_SCALAR || !n->plain || n->len > 4)
 		return false;
 	for (i = 0; i < HF_ARRAY_LEN(nulls); i++)
 		if (!strcmp(n->str, nulls[i]))
@@ -101,8 +105,10 @@ static size_t walk(const char *text, size_t end, int *line, int *col)
 	if (end >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3))
 		i = 3;
 	while (i < end) {
-		utf8proc_int32_t cp;
-		utf8proc_ssize_t k = utf8proc_iterate(s + i, (utf8proc_ssize_t)(end - i), &cp);
+		utf8proc_int32_t cp = s[i];
+		utf8proc_ssize_t k = 1;
+		if (cp >= 0x80 || cp == 0) /* ASCII needs no decoding */
+			k = utf8proc_iterate(s + i, (utf8proc_ssize_t)(end - i), &cp);
 		if (k < 0)
 			return i;
 		i += (size_t)k;

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static hf_graph *load_ok(const char *path)
 {
@@ -244,6 +246,36 @@ static void test_one_file_graph(void **state)
 	hf_graph_free(g);
 }
 
+static void test_directory_entries(void **state)
+{
+	char *dir = ts_tmpdir(), *other = ts_tmpdir();
+	char *real = ts_path(other, "agent.txt"), *link = ts_path(dir, "linked.yaml");
+	char *sub = ts_path(dir, "sub.yaml"), *hidden = ts_path(dir, ".hidden.yaml");
+	char *txt = ts_path(dir, "notes.txt");
+	hf_graph *g;
+	(void)state;
+	/* a link to a YAML file counts; a directory, a hidden file and other
+	 * extensions do not */
+	ts_write(real, "name: Linked\nmodel: m\n");
+	assert_int_equal(symlink(real, link), 0);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	ts_write(hidden, "name: Hidden\nmodel: m\n");
+	ts_write(txt, "name: Text\nmodel: m\n");
+	g = load_ok(dir);
+	assert_int_equal(hf_graph_agent_count(g), 1);
+	assert_string_equal(hf_agent_name(hf_graph_entry(g)), "Linked");
+	hf_graph_free(g);
+	ts_rmtree(dir);
+	ts_rmtree(other);
+	free(real);
+	free(link);
+	free(sub);
+	free(hidden);
+	free(txt);
+	free(dir);
+	free(other);
+}
+
 static void test_diags_without_graph(void **state)
 {
 	hf_graph *g = (hf_graph *)1;
@@ -274,6 +306,7 @@ int main(void)
 		cmocka_unit_test(test_lookups_many),
 		cmocka_unit_test(test_single_agent),
 		cmocka_unit_test(test_one_file_graph),
+		cmocka_unit_test(test_directory_entries),
 		cmocka_unit_test(test_diags_without_graph),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
