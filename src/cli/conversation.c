@@ -1,0 +1,265 @@
+/*
+ * conversation.c - what `handoff run` and `handoff chat` share: rendering
+ * events, opening the session and its store, the in-process mock, Ctrl-C.
+ */
+#include "cli.h"
+
+#include "mock.h"
+
+#include <cjson/cJSON.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- rendering ---- */
+
+static void json_usage(cJSON *o, const hf_usage *u)
+{
+	cJSON_AddNumberToObject(o, "requests", (double)u->requests);
+	cJSON_AddNumberToObject(o, "input_tokens", (double)u->input_tokens);
+	cJSON_AddNumberToObject(o, "output_tokens", (double)u->output_tokens);
+	cJSON_AddNumberToObject(o, "total_tokens", (double)u->total_tokens);
+}
+
+static void add_str(cJSON *o, const char *key, const char *v)
+{
+	if (v)
+		cJSON_AddStringToObject(o, key, v);
+	else
+		cJSON_AddNullToObject(o, key);
+}
+
+static void print_json_line(cJSON *o)
+{
+	char *s = cJSON_PrintUnformatted(o);
+	if (s) {
+		fputs(s, stdout);
+		fputc('\n', stdout);
+		fflush(stdout);
+		cJSON_free(s);
+	}
+	cJSON_Delete(o);
+}
+
+static const char *const event_names[] = { "agent", "text_delta", "message", "handoff",
+	                                   "usage", "error", "done", "warning" };
+
+static void render_json(const hf_event *ev)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON *u;
+	if (!o)
+		return;
+	cJSON_AddStringToObject(o, "type", event_names[ev->type]);
+	switch (ev->type) {
+	case HF_EVENT_AGENT:
+		add_str(o, "from", ev->from);
+		add_str(o, "to", ev->to);
+		break;
+	case HF_EVENT_HANDOFF:
+		add_str(o, "from", ev->from);
+		add_str(o, "to", ev->to);
+		add_str(o, "tool", ev->tool_name);
+		add_str(o, "call_id", ev->call_id);
+		break;
+	case HF_EVENT_TEXT_DELTA:
+	case HF_EVENT_MESSAGE:
+	case HF_EVENT_WARNING:
+		add_str(o, "agent", ev->agent);
+		add_str(o, ev->type == HF_EVENT_WARNING ? "message" : "text", ev->text);
+		break;
+	case HF_EVENT_USAGE:
+		add_str(o, "agent", ev->agent);
+		json_usage(o, &ev->usage);
+		break;
+	case HF_EVENT_DONE:
+		add_str(o, "agent", ev->agent);
+		add_str(o, "session", ev->session_id);
+		add_str(o, "text", ev->text);
+		if ((u = cJSON_AddObjectToObject(o, "usage")))
+			json_usage(u, &ev->usage);
+		break;
+	case HF_EVENT_ERROR:
+		/* printed by cli_render_error, with the exit status */
+		cJSON_Delete(o);
+		return;
+	}
+	print_json_line(o);
+}
+
+static void end_line(cli_render *r)
+{
+	if (r->mid_line) {
+		fputc('\n', stdout);
+		fflush(stdout);
+		r->mid_line = false;
+	}
+}
+
+int cli_render_event(const hf_event *ev, void *payload)
+{
+	cli_render *r = payload;
+	const char *dim = r->color ? "\033[2m" : "", *off = r->color ? "\033[0m" : "";
+
+	if (cli_interrupted)
+		return 1;
+	if (r->json) {
+		render_json(ev);
+		return 0;
+	}
+	switch (ev->type) {
+	case HF_EVENT_AGENT:
+		if (ev->from)
+			fprintf(stderr, "%s[%s → %s]%s\n", dim, ev->from, ev->to, off);
+		break;
+	case HF_EVENT_TEXT_DELTA:
+		fwrite(ev->text, 1, ev->text_len, stdout);
+		fflush(stdout);
+		r->mid_line = r->streamed = ev->text_len > 0 || r->mid_line;
+		break;
+	case HF_EVENT_MESSAGE:
+		if (!r->streamed) {
+			fwrite(ev->text, 1, ev->text_len, stdout);
+			r->mid_line = ev->text_len > 0;
+		}
+		end_line(r);
+		r->streamed = false;
+		break;
+	case HF_EVENT_WARNING:
+		end_line(r);
+		fprintf(stderr, "handoff: warning: %s\n", ev->text);
+		break;
+	case HF_EVENT_DONE:
+		end_line(r);
+		if (r->verbose)
+			fprintf(stderr,
+			        "%susage: %llu requests, %llu input + %llu output = %llu tokens (%s)%s\n",
+			        dim, (unsigned long long)ev->usage.requests,
+			        (unsigned long long)ev->usage.input_tokens,
+			        (unsigned long long)ev->usage.output_tokens,
+			        (unsigned long long)ev->usage.total_tokens, ev->agent, off);
+		break;
+	case HF_EVENT_HANDOFF:
+	case HF_EVENT_USAGE:
+	case HF_EVENT_ERROR:
+		break;
+	}
+	return 0;
+}
+
+int cli_render_error(const cli_render *r, const hf_error *err)
+{
+	int status = hf_exit_status(err->code);
+	if (r->json) {
+		cJSON *o = cJSON_CreateObject();
+		if (o) {
+			cJSON_AddStringToObject(o, "type", "error");
+			cJSON_AddStringToObject(o, "message", err->message);
+			cJSON_AddStringToObject(o, "code", hf_code_name(err->code));
+			if (err->http_status)
+				cJSON_AddNumberToObject(o, "http_status", err->http_status);
+			cJSON_AddNumberToObject(o, "exit", status);
+			print_json_line(o);
+		}
+		return status;
+	}
+	if (r->mid_line)
+		fputc('\n', stdout);
+	return cli_fail(err);
+}
+
+/* ---- sessions ---- */
+
+int cli_open_session(hf_session **s, hf_store **st, const cli_session_opts *o, bool quiet)
+{
+	hf_error err;
+	char *latest = NULL;
+	const char *id = o->id;
+	int rc;
+
+	*s = NULL;
+	*st = NULL;
+	if (!o->no_store && (rc = hf_store_open_sqlite(st, o->db, &err)))
+		return cli_fail(&err);
+	if (o->cont) {
+		if ((rc = hf_store_latest(&latest, *st, &err))) {
+			hf_store_free(*st);
+			*st = NULL;
+			if (rc == HF_ENOTFOUND) {
+				fprintf(stderr, "handoff: no conversation to continue yet; "
+				                "run without -c to start one\n");
+				return HF_EXIT_ERROR;
+			}
+			return cli_fail(&err);
+		}
+		id = latest;
+	}
+	if (id && (rc = hf_session_id_check(id, &err))) {
+		rc = cli_fail(&err);
+		goto fail;
+	}
+	rc = id && *st ? hf_store_load(s, *st, id, &err) : HF_ENOTFOUND;
+	if (rc == HF_ENOTFOUND)
+		rc = hf_session_new(s, id, &err);
+	if (rc) {
+		rc = cli_fail(&err);
+		goto fail;
+	}
+	if (!quiet)
+		fprintf(stderr, "session: %s\n", hf_session_id(*s));
+	free(latest);
+	return HF_EXIT_OK;
+fail:
+	free(latest);
+	hf_store_free(*st);
+	*st = NULL;
+	return rc;
+}
+
+/* ---- the in-process mock ---- */
+
+static hf_mock *mock;
+static char mock_url[128];
+
+int cli_mock_start(cli_endpoint *e)
+{
+	hf_mock_options mo = { 0 };
+	hf_error err;
+	mo.host = "127.0.0.1";
+	mo.threads = 1;
+	if (hf_mock_start(&mock, &mo, &err))
+		return cli_fail(&err);
+	snprintf(mock_url, sizeof(mock_url), "%s/v1", hf_mock_url(mock));
+	e->opts.base_url = mock_url;
+	e->opts.require_key = 0;
+	fprintf(stderr, "handoff: using a local mock endpoint at %s (--mock)\n", mock_url);
+	return HF_EXIT_OK;
+}
+
+void cli_mock_stop(void)
+{
+	hf_mock_stop(mock);
+	mock = NULL;
+}
+
+/* ---- Ctrl-C ---- */
+
+volatile int cli_interrupted;
+
+static void on_sigint(int sig)
+{
+	(void)sig;
+	if (cli_interrupted)
+		_exit(HF_EXIT_INTERRUPTED);
+	cli_interrupted = 1;
+}
+
+void cli_catch_interrupt(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigint;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+}
