@@ -174,8 +174,10 @@ HF_EXTERN(int) hf_graph_max_turns(const hf_graph *g);
 HF_EXTERN(const char *) hf_agent_name(const hf_agent *a);
 HF_EXTERN(const char *) hf_agent_description(const hf_agent *a);
 HF_EXTERN(const char *) hf_agent_instructions(const hf_agent *a);
-HF_EXTERN(const char *) hf_agent_model(const hf_agent *a);     /* default applied */
-HF_EXTERN(const char *) hf_agent_provider(const hf_agent *a);  /* default applied */
+HF_EXTERN(const char *) hf_agent_model(const hf_agent *a); /* graph default applied */
+/* The agent's own provider / compute provider; NULL means the client's,
+ * which comes from flags, then the environment, then the graph file. */
+HF_EXTERN(const char *) hf_agent_provider(const hf_agent *a);
 HF_EXTERN(const char *) hf_agent_compute_provider(const hf_agent *a);
 HF_EXTERN(const char *) hf_agent_tool_name(const hf_agent *a); /* transfer_to_... */
 HF_EXTERN(size_t) hf_agent_handoff_count(const hf_agent *a);

@@ -29,9 +29,9 @@ struct hf_agent {
 	char *system_prompt;     /* the system message: instructions, after the handoff
 	                            prefix and a blank line when handoff_prompt; NULL
 	                            when there is neither */
-	char *model;             /* default applied */
-	char *provider;          /* default applied; may be NULL */
-	char *compute_provider;  /* default applied; may be NULL */
+	char *model;             /* the graph's default model applied */
+	char *provider;          /* the agent's own, or NULL: then the client's, */
+	char *compute_provider;  /* which is flag > env > graph file (config.c) */
 	char *tool_name;         /* transfer_to_... */
 	bool handoff_prompt;
 	hf_settings settings;

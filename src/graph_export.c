@@ -147,6 +147,8 @@ static int export_json(char **out, const hf_graph *g)
 	          json_str(root, "routing", g->routing == HF_ROUTING_ROUTER ? "router" : "sticky") &&
 	          cJSON_AddNumberToObject(root, "max_turns", g->max_turns) &&
 	          json_str(root, "model", g->default_model) &&
+	          json_str(root, "provider", g->endpoint.provider) &&
+	          json_str(root, "compute_provider", g->endpoint.compute_provider) &&
 	          (agents = cJSON_AddArrayToObject(root, "agents"));
 	for (i = 0; ok && i < g->nagents; i++) {
 		cJSON *a = agent_json(g, &g->agents[i]);

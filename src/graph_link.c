@@ -48,7 +48,10 @@ static char *dup_or_null(graph_build *b, const char *s)
 	return d;
 }
 
-static void apply_defaults(graph_build *b)
+/* The default model. The graph file's provider and compute_provider are
+ * not copied into agents: the client resolves them below flags and the
+ * environment, and an agent that names none uses the client's. */
+static void apply_default_model(graph_build *b)
 {
 	hf_graph *g = b->g;
 	size_t i;
@@ -60,10 +63,6 @@ static void apply_defaults(graph_build *b)
 			gb_report(b, HF_SEV_ERROR, b->agents[i].file, b->agents[i].name_node,
 			          "agent '%s' has no model and the graph has no default model: set "
 			          "'model:' in the agent or in the graph file", a->name);
-		if (!a->provider)
-			a->provider = dup_or_null(b, g->endpoint.provider);
-		if (!a->compute_provider)
-			a->compute_provider = dup_or_null(b, g->endpoint.compute_provider);
 	}
 }
 
@@ -259,7 +258,7 @@ void gb_link(graph_build *b, const char *source)
 		return;
 	}
 	name_agents(b);
-	apply_defaults(b);
+	apply_default_model(b);
 	names = b->oom ? NULL : all_names(b);
 	if (!b->oom)
 		resolve_handoffs(b, names);

@@ -93,6 +93,33 @@ static void test_json(void **state)
 	hf_graph_free(g);
 }
 
+static void test_json_endpoint_keys(void **state)
+{
+	hf_graph *g = NULL;
+	hf_error err;
+	char *out;
+	cJSON *root;
+	const cJSON *agents;
+	(void)state;
+	if (hf_graph_load(&g, HF_TEST_DATA "/graphs/full", NULL, &err))
+		fail_msg("%s", err.message);
+	out = export(g, HF_GRAPH_JSON);
+	root = cJSON_Parse(out);
+	assert_string_equal(str(root, "routing"), "router");
+	assert_int_equal(cJSON_GetObjectItem(root, "max_turns")->valueint, 4);
+	assert_string_equal(str(root, "model"), "default-model");
+	assert_string_equal(str(root, "provider"), "openai");
+	assert_string_equal(str(root, "compute_provider"), "lepton");
+	agents = cJSON_GetObjectItem(root, "agents");
+	assert_string_equal(str(find_agent(agents, "Billing"), "provider"), "other-provider");
+	assert_string_equal(str(find_agent(agents, "Billing"), "model"), "billing-model");
+	assert_string_equal(str(find_agent(agents, "Tech support"), "compute_provider"), "nebius");
+	assert_string_equal(str(find_agent(agents, "Router"), "model"), "default-model");
+	cJSON_Delete(root);
+	hf_free(out);
+	hf_graph_free(g);
+}
+
 static void test_dot_edges(void **state)
 {
 	hf_graph *g = load_default();
@@ -235,6 +262,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_json_endpoint_keys),
 		cmocka_unit_test(test_dot_edges),
 		cmocka_unit_test(test_mermaid),
 		cmocka_unit_test(test_dot_renders),

@@ -114,10 +114,13 @@ static void test_every_key(void **state)
 	assert_string_equal(hf_agent_name(billing), "Billing");
 	assert_string_equal(hf_agent_name(tech), "Tech support");
 
-	/* defaults apply where the agent says nothing */
+	/* the default model applies where the agent names none; the graph's
+	 * providers stay with the endpoint (env and flags override them) */
 	assert_string_equal(hf_agent_model(router), "default-model");
-	assert_string_equal(hf_agent_provider(router), "openai");
-	assert_string_equal(hf_agent_compute_provider(router), "lepton");
+	assert_null(hf_agent_provider(router));
+	assert_null(hf_agent_compute_provider(router));
+	assert_string_equal(g->endpoint.provider, "openai");
+	assert_string_equal(g->endpoint.compute_provider, "lepton");
 	assert_string_equal(hf_agent_model(billing), "billing-model");
 	assert_string_equal(hf_agent_provider(billing), "other-provider");
 	assert_string_equal(hf_agent_compute_provider(tech), "nebius");
