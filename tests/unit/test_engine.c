@@ -1,0 +1,365 @@
+/*
+ * test_engine.c - the engine in its simple loop (hf_engine_perform)
+ * against the real mock endpoint on 127.0.0.1: hundreds of conversations
+ * in flight on one thread, routed and answered exactly as hf_run does and
+ * committed to a SQLite store; and completion exactly once under faults
+ * (drop, 500 retried, stall past the idle timeout, cancel, the engine
+ * freed with turns in flight), with sessions and store left unchanged by
+ * every turn that did not finish.
+ */
+#include "support_engine.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MANY 300
+
+static te_mock fast, slow; /* slow: every reply 400 ms late */
+static te_ref ref;
+
+static int setup(void **state)
+{
+	hf_error err;
+	(void)state;
+	if (hf_global_init(&err))
+		return -1;
+	te_mock_start(&fast, 0);
+	te_mock_start(&slow, 400);
+	te_ref_init(&ref, &fast);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	te_ref_dispose(&ref);
+	te_mock_stop(&fast);
+	te_mock_stop(&slow);
+	hf_global_cleanup();
+	return 0;
+}
+
+static hf_engine *engine_new(te_endpoint *ep, te_batch *b)
+{
+	hf_engine *e;
+	hf_error err;
+	ep->engine.payload = b;
+	if (hf_engine_new(&e, &ep->engine, &err))
+		fail_msg("hf_engine_new: %s", err.message);
+	return e;
+}
+
+static void run_idle(hf_engine *e)
+{
+	hf_error err;
+	if (hf_engine_run_until_idle(e, &err))
+		fail_msg("run_until_idle: %s", err.message);
+}
+
+/* Steps of the loop for about ms milliseconds. */
+static void run_for(hf_engine *e, long ms)
+{
+	long long until = te_now_ms() + ms;
+	hf_error err;
+	while (te_now_ms() < until)
+		assert_true(hf_engine_perform(e, 10, &err) >= 0);
+}
+
+static size_t mock_requests(const te_mock *m, int status)
+{
+	size_t i, n = 0, count = hf_mock_log_count(m->mock);
+	char want[32];
+	snprintf(want, sizeof(want), "\"status\":%d", status);
+	for (i = 0; i < count; i++) {
+		char *entry = hf_mock_log_get(m->mock, i);
+		n += status == 0 || ts_contains(entry, want);
+		hf_free(entry);
+	}
+	return n;
+}
+
+/* A SQLite store in a fresh temporary directory. */
+typedef struct temp_store {
+	char *dir;
+	hf_store *store;
+} temp_store;
+
+static hf_store *store_open(temp_store *t)
+{
+	char *db;
+	hf_error err;
+	t->dir = ts_tmpdir();
+	db = ts_path(t->dir, "sessions.db");
+	if (hf_store_open_sqlite(&t->store, db, &err))
+		fail_msg("store: %s", err.message);
+	free(db);
+	return t->store;
+}
+
+static void store_close(temp_store *t)
+{
+	hf_store_free(t->store);
+	ts_rmtree(t->dir);
+	free(t->dir);
+}
+
+/* ---- many conversations ---- */
+
+static void test_many_conversations_sqlite(void **state)
+{
+	temp_store ts;
+	te_endpoint ep;
+	te_batch b;
+	hf_engine *e;
+	hf_store *store;
+	hf_error err;
+	size_t i;
+	(void)state;
+
+	store = store_open(&ts);
+	hf_mock_log_clear(fast.mock);
+	te_endpoint_init(&ep, &fast, NULL, -1);
+	te_batch_init(&b, MANY, "many");
+	e = engine_new(&ep, &b);
+	for (i = 0; i < MANY; i++)
+		te_submit(e, &b, i, store);
+	run_idle(e);
+	assert_int_equal(b.completed, MANY);
+	for (i = 0; i < MANY; i++)
+		te_assert_ok(&b, i, &ref, store);
+	/* Two model calls per conversation: triage, then the answering agent. */
+	assert_int_equal(mock_requests(&fast, 0), 2 * MANY);
+
+	/* A second turn in every conversation: sticky, so one call each. */
+	hf_mock_log_clear(fast.mock);
+	for (i = 0; i < MANY; i++) {
+		b.recs[i].done_events = b.recs[i].completions = 0;
+		te_submit(e, &b, i, store);
+	}
+	run_idle(e);
+	assert_int_equal(mock_requests(&fast, 0), MANY);
+	for (i = 0; i < MANY; i++) {
+		hf_session *stored;
+		assert_int_equal(b.recs[i].completions, 1);
+		assert_int_equal(b.recs[i].code, HF_OK);
+		assert_string_equal(b.recs[i].agent, te_expected_agent(i));
+		assert_int_equal(hf_session_message_count(b.recs[i].session), ref.messages[i % 2] + 2);
+		assert_int_equal(hf_store_load(&stored, store, hf_session_id(b.recs[i].session), &err),
+		                 HF_OK);
+		assert_int_equal(hf_session_message_count(stored), ref.messages[i % 2] + 2);
+		hf_session_free(stored);
+	}
+	hf_engine_free(e);
+	te_batch_dispose(&b);
+	store_close(&ts);
+}
+
+/* Turn ids are unique and every turn completes even when its input is
+ * refused before any request (bad UTF-8): exactly once, with no events. */
+static void test_bad_input_completes_once(void **state)
+{
+	te_endpoint ep;
+	te_batch b;
+	hf_engine *e;
+	hf_run_options o = HF_RUN_OPTIONS_INIT;
+	hf_error err;
+	(void)state;
+
+	te_endpoint_init(&ep, &fast, NULL, -1);
+	te_batch_init(&b, 2, "bad");
+	e = engine_new(&ep, &b);
+	o.payload = &b.recs[0];
+	assert_int_equal(hf_engine_submit(&b.recs[0].id, e, te_graph(), b.recs[0].session, NULL,
+	                                  "caf\xC3", &o, &err), HF_OK);
+	te_submit(e, &b, 1, NULL);
+	assert_true(b.recs[1].id > b.recs[0].id);
+	run_idle(e);
+	te_assert_failed(&b, 0, HF_EINVAL, false, NULL);
+	te_assert_ok(&b, 1, &ref, NULL);
+	/* Arguments are checked at once. */
+	assert_int_equal(hf_engine_submit(NULL, e, te_graph(), NULL, NULL, "x", NULL, &err), HF_EINVAL);
+	assert_int_equal(hf_engine_cancel(e, 999, &err), HF_EINVAL);
+	assert_int_equal(hf_engine_socket_action(e, 0, HF_POLL_IN, &err), HF_EINVAL);
+	hf_engine_free(e);
+	te_batch_dispose(&b);
+}
+
+/* ---- faults ---- */
+
+/* Every request dropped, no retries: each turn fails once with HF_ENET. */
+static void test_drop_fails_each_once(void **state)
+{
+	temp_store ts;
+	te_endpoint ep;
+	te_batch b;
+	hf_engine *e;
+	hf_store *store;
+	size_t i;
+	(void)state;
+
+	store = store_open(&ts);
+	te_endpoint_init(&ep, &fast, "drop", 0);
+	te_batch_init(&b, 200, "drop");
+	e = engine_new(&ep, &b);
+	for (i = 0; i < b.n; i++)
+		te_submit(e, &b, i, store);
+	run_idle(e);
+	assert_int_equal(b.completed, b.n);
+	for (i = 0; i < b.n; i++) {
+		te_assert_failed(&b, i, HF_ENET, true, store);
+		assert_string_equal(b.recs[i].agent, "Triage agent");
+		assert_true(ts_contains(b.recs[i].error, "agent 'Triage agent'"));
+	}
+	hf_engine_free(e);
+	te_batch_dispose(&b);
+	store_close(&ts);
+}
+
+/* The first requests fail (500, or the connection drops) and are retried
+ * after a back-off on the engine's timers: every turn still succeeds. */
+static void retried(const char *fault, int status)
+{
+	te_endpoint ep;
+	te_batch b;
+	hf_engine *e;
+	size_t i;
+
+	hf_mock_reset(fast.mock);
+	hf_mock_log_clear(fast.mock);
+	te_endpoint_init(&ep, &fast, fault, 2);
+	te_batch_init(&b, 200, "retry");
+	e = engine_new(&ep, &b);
+	for (i = 0; i < b.n; i++)
+		te_submit(e, &b, i, NULL);
+	run_idle(e);
+	assert_int_equal(b.completed, b.n);
+	for (i = 0; i < b.n; i++)
+		te_assert_ok(&b, i, &ref, NULL);
+	if (status)
+		assert_int_equal(mock_requests(&fast, status), 50);
+	hf_engine_free(e);
+	te_batch_dispose(&b);
+}
+
+static void test_500_retried(void **state)
+{
+	(void)state;
+	retried("500;times=50", 500);
+}
+
+static void test_drop_retried(void **state)
+{
+	(void)state;
+	retried("drop;times=50", 0);
+}
+
+/* The endpoint stalls: the idle timeout ends every (streaming) turn. */
+static void test_stall_times_out(void **state)
+{
+	te_endpoint ep;
+	te_batch b;
+	hf_engine *e;
+	long long t0;
+	size_t i;
+	(void)state;
+
+	te_endpoint_init(&ep, &fast, "stall;ms=20000", 0);
+	ep.client.idle_timeout_ms = 300;
+	te_batch_init(&b, 100, "stall");
+	e = engine_new(&ep, &b);
+	t0 = te_now_ms();
+	for (i = 0; i < b.n; i++)
+		te_submit(e, &b, i, NULL);
+	run_idle(e);
+	assert_true(te_now_ms() - t0 < 10000);
+	for (i = 0; i < b.n; i++) {
+		te_assert_failed(&b, i, HF_ENET, true, NULL);
+		assert_true(ts_contains(b.recs[i].error, "idle timeout"));
+	}
+	hf_engine_free(e);
+	te_batch_dispose(&b);
+}
+
+/* hf_engine_cancel on half of the turns while their first request is in
+ * flight: those complete once as cancelled, the others are answered. */
+static void test_cancel_half(void **state)
+{
+	temp_store ts;
+	te_endpoint ep;
+	te_batch b;
+	hf_engine *e;
+	hf_store *store;
+	hf_error err;
+	size_t i;
+	(void)state;
+
+	store = store_open(&ts);
+	te_endpoint_init(&ep, &slow, NULL, -1);
+	te_batch_init(&b, 200, "cancel");
+	e = engine_new(&ep, &b);
+	for (i = 0; i < b.n; i++)
+		te_submit(e, &b, i, store);
+	run_for(e, 100); /* every first request is out; none is answered yet */
+	assert_int_equal(b.completed, 0);
+	for (i = 1; i < b.n; i += 2)
+		assert_int_equal(hf_engine_cancel(e, b.recs[i].id, &err), HF_OK);
+	run_idle(e);
+	assert_int_equal(b.completed, b.n);
+	for (i = 0; i < b.n; i++) {
+		if (i % 2) {
+			te_assert_failed(&b, i, HF_ECANCELLED, true, store);
+		} else {
+			/* Slow replies, same answers: compare with the fast reference. */
+			te_assert_ok(&b, i, &ref, store);
+		}
+	}
+	/* Cancelling a finished turn changes nothing. */
+	assert_int_equal(hf_engine_cancel(e, b.recs[0].id, &err), HF_OK);
+	run_for(e, 20);
+	assert_int_equal(b.recs[0].completions, 1);
+	hf_engine_free(e);
+	te_batch_dispose(&b);
+	store_close(&ts);
+}
+
+/* Freeing the engine with turns in flight (and some never started)
+ * completes every one of them, once, as cancelled. */
+static void test_free_in_flight(void **state)
+{
+	te_endpoint ep;
+	te_batch b;
+	hf_engine *e;
+	size_t i;
+	(void)state;
+
+	te_endpoint_init(&ep, &slow, NULL, -1);
+	te_batch_init(&b, 250, "free");
+	e = engine_new(&ep, &b);
+	for (i = 0; i < 200; i++)
+		te_submit(e, &b, i, NULL);
+	run_for(e, 100);
+	for (; i < b.n; i++) /* queued, never started */
+		te_submit(e, &b, i, NULL);
+	assert_int_equal(b.completed, 0);
+	hf_engine_free(e);
+	assert_int_equal(b.completed, b.n);
+	for (i = 0; i < b.n; i++)
+		te_assert_failed(&b, i, HF_ECANCELLED, i < 200, NULL);
+	te_batch_dispose(&b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_many_conversations_sqlite),
+		cmocka_unit_test(test_bad_input_completes_once),
+		cmocka_unit_test(test_drop_fails_each_once),
+		cmocka_unit_test(test_500_retried),
+		cmocka_unit_test(test_drop_retried),
+		cmocka_unit_test(test_stall_times_out),
+		cmocka_unit_test(test_cancel_half),
+		cmocka_unit_test(test_free_in_flight),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
