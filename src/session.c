@@ -39,7 +39,7 @@ int hf_session_id_check(const char *id, hf_error *err)
 			continue;
 		if (c == '.' || c == '-')
 			return hf_err(err, HF_EINVAL, "session id must not start with '%c'", c);
-		if (c > 0x20 && c < 0x7f)
+		if (c >= 0x20 && c < 0x7f)
 			return hf_err(err, HF_EINVAL,
 			              "session id has '%c' at position %zu; use only letters, digits "
 			              "and . _ : -", c, i + 1);

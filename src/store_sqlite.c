@@ -97,8 +97,10 @@ typedef struct sqlite_store {
 /* HF_ESTORE naming the database and what SQLite said. */
 static int db_err(const sqlite_store *d, hf_error *err, const char *what)
 {
-	return hf_err(err, HF_ESTORE, "session database %s: %s: %s", d->path, what,
-	              sqlite3_errmsg(d->db));
+	bool busy = (sqlite3_errcode(d->db) & 0xff) == SQLITE_BUSY;
+	return hf_err(err, HF_ESTORE, "session database %s: %s: %s%s", d->path, what,
+	              sqlite3_errmsg(d->db),
+	              busy ? " (another process held it longer than 5 s; try again)" : "");
 }
 
 /* Reset a statement for its next use. */
@@ -116,7 +118,11 @@ static int exec_q(sqlite_store *d, int which, hf_error *err)
 	sqlite3_stmt *s = q(d, which);
 	int rc = sqlite3_step(s);
 	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? HF_OK : db_err(d, err, queries[which]);
+	if (rc == SQLITE_DONE)
+		return HF_OK;
+	return db_err(d, err, which == Q_COMMIT     ? "committing"
+	                      : which == Q_ROLLBACK ? "rolling back"
+	                                            : "starting a transaction");
 }
 
 static int64_t now_ms(void)

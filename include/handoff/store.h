@@ -62,7 +62,10 @@ typedef struct hf_store_ops {
 
 /* Wrap an implementation. ops is copied; impl is owned by the store from
  * now on (closed by hf_store_free). HF_EINVAL for an unknown ops version or
- * a missing operation. */
+ * a missing operation; on failure impl stays the caller's. The library
+ * checks session ids before calling an operation, turns a return value
+ * outside hf_code into HF_ESTORE, and supplies a message when an operation
+ * fails without one. */
 HF_EXTERN(int) hf_store_new(hf_store **out, const hf_store_ops *ops, void *impl,
                             hf_error *err);
 

@@ -1,10 +1,502 @@
-/* cmd_sessions.c - `handoff sessions` (not built yet). */
+/*
+ * cmd_sessions.c - `handoff sessions list|show|export|delete`: look at and
+ * manage the conversations kept in the session database.
+ */
 #include "cli.h"
+#include "session.h"
+#include "text.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define DB_HELP \
+	"      --db PATH    the session database (default $HANDOFF_DB, else\n" \
+	"                   $XDG_STATE_HOME/handoff/sessions.db, else\n" \
+	"                   ~/.local/state/handoff/sessions.db)\n" \
+	"  -h, --help       this help\n"
+
+typedef struct args {
+	const char *id;
+	const char *db;
+	bool json;
+	long limit;
+	bool markdown;
+	char *path; /* the resolved database path */
+} args;
+
+typedef struct action {
+	const char *name;
+	bool takes_id;
+	int (*run)(hf_store *st, const args *a);
+	const char *help;
+} action;
+
+/* ---- list ---- */
+
+typedef struct row {
+	char *id;
+	char *agent;
+	hf_session_info info;
+} row;
+
+typedef struct rows {
+	row *v;
+	size_t n;
+	bool oom;
+} rows;
+
+static int keep_row(const hf_session_info *info, void *payload)
+{
+	rows *r = payload;
+	row *v = hf_realloc(r->v, (r->n + 1) * sizeof(*v));
+	if (!v) {
+		r->oom = true;
+		return 1;
+	}
+	r->v = v;
+	v[r->n].info = *info;
+	v[r->n].id = hf_strdup(info->id);
+	v[r->n].agent = hf_strdup(info->agent);
+	if (!v[r->n].id || (info->agent && !v[r->n].agent))
+		r->oom = true;
+	r->n++;
+	return r->oom;
+}
+
+static void rows_dispose(rows *r)
+{
+	size_t i;
+	for (i = 0; i < r->n; i++) {
+		free(r->v[i].id);
+		free(r->v[i].agent);
+	}
+	free(r->v);
+}
+
+static void format_time(char *buf, size_t cap, int64_t t, bool utc)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	if (!(utc ? gmtime_r(&tt, &tm) : localtime_r(&tt, &tm)) ||
+	    !strftime(buf, cap, utc ? "%Y-%m-%dT%H:%M:%SZ" : "%Y-%m-%d %H:%M", &tm))
+		snprintf(buf, cap, "%lld", (long long)t);
+}
+
+static cJSON *usage_json(const hf_usage *u)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "requests", (double)u->requests);
+	cJSON_AddNumberToObject(o, "input_tokens", (double)u->input_tokens);
+	cJSON_AddNumberToObject(o, "output_tokens", (double)u->output_tokens);
+	cJSON_AddNumberToObject(o, "total_tokens", (double)u->total_tokens);
+	return o;
+}
+
+/* Print a cJSON document (and free it); HF_ENOMEM when building it failed. */
+static int print_json(cJSON *doc, bool pretty)
+{
+	char *text = doc ? (pretty ? cJSON_Print(doc) : cJSON_PrintUnformatted(doc)) : NULL;
+	cJSON_Delete(doc);
+	if (!text)
+		return HF_ENOMEM;
+	printf("%s\n", text);
+	free(text);
+	return HF_OK;
+}
+
+static int list_json(const rows *r)
+{
+	cJSON *arr = cJSON_CreateArray(), *o;
+	char t[32];
+	size_t i;
+	for (i = 0; arr && i < r->n; i++) {
+		const hf_session_info *in = &r->v[i].info;
+		if (!(o = cJSON_CreateObject()))
+			break;
+		cJSON_AddItemToArray(arr, o);
+		cJSON_AddStringToObject(o, "id", r->v[i].id);
+		if (r->v[i].agent)
+			cJSON_AddStringToObject(o, "agent", r->v[i].agent);
+		else
+			cJSON_AddNullToObject(o, "agent");
+		cJSON_AddNumberToObject(o, "messages", (double)in->messages);
+		format_time(t, sizeof(t), in->created_at, true);
+		cJSON_AddStringToObject(o, "created_at", t);
+		format_time(t, sizeof(t), in->updated_at, true);
+		cJSON_AddStringToObject(o, "updated_at", t);
+		cJSON_AddItemToObject(o, "usage", usage_json(&in->usage));
+	}
+	return print_json(arr, false);
+}
+
+/* Print s left-aligned in `width` terminal columns. */
+static void put_cell(const char *s, size_t width)
+{
+	size_t w = hf_text_width(s);
+	fputs(s, stdout);
+	while (w++ < width)
+		putchar(' ');
+}
+
+static void list_table(const rows *r)
+{
+	size_t wid = 2, wagent = 5, i;
+	char t[32];
+	for (i = 0; i < r->n; i++) {
+		size_t a = r->v[i].agent ? hf_text_width(r->v[i].agent) : 1;
+		if (strlen(r->v[i].id) > wid)
+			wid = strlen(r->v[i].id);
+		if (a > wagent)
+			wagent = a;
+	}
+	put_cell("ID", wid + 2);
+	put_cell("AGENT", wagent + 2);
+	printf("%8s  %-16s  %10s\n", "MESSAGES", "UPDATED", "TOKENS");
+	for (i = 0; i < r->n; i++) {
+		const hf_session_info *in = &r->v[i].info;
+		put_cell(r->v[i].id, wid + 2);
+		put_cell(r->v[i].agent ? r->v[i].agent : "-", wagent + 2);
+		format_time(t, sizeof(t), in->updated_at, false);
+		printf("%8zu  %-16s  %10llu\n", in->messages, t,
+		       (unsigned long long)in->usage.total_tokens);
+	}
+}
+
+static int run_list(hf_store *st, const args *a)
+{
+	rows r = { NULL, 0, false };
+	hf_error err;
+	int rc = hf_store_list(st, (size_t)a->limit, keep_row, &r, &err);
+	if (rc == HF_OK && r.oom)
+		rc = hf_err(&err, HF_ENOMEM, "out of memory listing sessions");
+	if (rc == HF_OK && a->json && list_json(&r))
+		rc = hf_err(&err, HF_ENOMEM, "out of memory listing sessions");
+	else if (rc == HF_OK && !a->json && r.n == 0)
+		cli_note("no sessions in %s\n", a->path);
+	else if (rc == HF_OK && !a->json)
+		list_table(&r);
+	rows_dispose(&r);
+	return rc ? cli_fail(&err) : HF_EXIT_OK;
+}
+
+/* ---- reading a conversation (show, export --format markdown) ---- */
+
+typedef enum item_kind { ITEM_USER, ITEM_AGENT, ITEM_HANDOFF, ITEM_TOOL } item_kind;
+
+typedef void (*item_fn)(item_kind kind, const char *label, const char *text, void *payload);
+
+/* The agent a handoff's tool message names ({"assistant": "NAME"}), owned;
+ * NULL when the message is not a handoff result. */
+static char *handoff_target(const char *content)
+{
+	cJSON *doc = cJSON_Parse(content);
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(doc, "assistant");
+	char *target = NULL;
+	if (cJSON_IsObject(doc) && cJSON_GetArraySize(doc) == 1 && cJSON_IsString(name))
+		target = hf_strdup(name->valuestring);
+	cJSON_Delete(doc);
+	return target;
+}
+
+/* Call fn for each thing worth showing, in order. Assistant messages are
+ * labelled with the agent the last recorded handoff went to ("assistant"
+ * before the first one); a handoff's call and result become one item. */
+static void walk(const hf_session *s, item_fn fn, void *payload)
+{
+	const cJSON *m;
+	char *agent = NULL, *target;
+	cJSON_ArrayForEach(m, hf_session_messages(s)) {
+		const char *role = cJSON_GetObjectItemCaseSensitive(m, "role")->valuestring;
+		const char *text = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "content"));
+		if (!strcmp(role, "user")) {
+			fn(ITEM_USER, "user", text, payload);
+		} else if (!strcmp(role, "assistant")) {
+			if (text && *text)
+				fn(ITEM_AGENT, agent ? agent : "assistant", text, payload);
+		} else if ((target = handoff_target(text))) {
+			fn(ITEM_HANDOFF, target, NULL, payload);
+			free(agent);
+			agent = target;
+		} else {
+			fn(ITEM_TOOL, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "tool_call_id")),
+			   text, payload);
+		}
+	}
+	free(agent);
+}
+
+static int load(hf_session **s, hf_store *st, const args *a)
+{
+	hf_error err;
+	return hf_store_load(s, st, a->id, &err) ? cli_fail(&err) : HF_EXIT_OK;
+}
+
+/* ---- show ---- */
+
+typedef struct show_state {
+	bool color;
+	bool first;
+} show_state;
+
+static void show_item(item_kind kind, const char *label, const char *text, void *payload)
+{
+	show_state *st = payload;
+	const char *bold = st->color ? "\033[1m" : "", *dim = st->color ? "\033[2m" : "",
+	           *off = st->color ? "\033[0m" : "";
+	if (kind == ITEM_USER && !st->first)
+		putchar('\n');
+	st->first = false;
+	if (kind == ITEM_HANDOFF)
+		printf("%s→ handed off to %s%s\n", dim, label, off);
+	else if (kind == ITEM_TOOL)
+		printf("%s  tool %s: %s%s\n", dim, label, text, off);
+	else
+		printf("%s%s:%s %s\n", bold, label, off, text);
+}
+
+static int run_show(hf_store *st, const args *a)
+{
+	show_state state = { cli_color(stdout), true };
+	hf_session *s;
+	hf_usage u;
+	int rc = load(&s, st, a);
+	if (rc)
+		return rc;
+	u = hf_session_usage(s);
+	printf("session %s · agent %s · %zu messages · %llu tokens in %llu requests\n\n",
+	       hf_session_id(s), hf_session_agent(s) ? hf_session_agent(s) : "-",
+	       hf_session_message_count(s), (unsigned long long)u.total_tokens,
+	       (unsigned long long)u.requests);
+	walk(s, show_item, &state);
+	hf_session_free(s);
+	return HF_EXIT_OK;
+}
+
+/* ---- export ---- */
+
+static void markdown_item(item_kind kind, const char *label, const char *text, void *payload)
+{
+	(void)payload;
+	if (kind == ITEM_HANDOFF)
+		printf("*→ handed off to %s*\n\n", label);
+	else if (kind == ITEM_TOOL)
+		printf("> tool `%s`: %s\n\n", label, text);
+	else
+		printf("### %s\n\n%s\n\n", label, text);
+}
+
+/* A YAML-safe scalar: the string quoted as JSON (owned). */
+static char *quoted(const char *s)
+{
+	cJSON *str = s ? cJSON_CreateString(s) : cJSON_CreateNull();
+	char *q = str ? cJSON_PrintUnformatted(str) : NULL;
+	cJSON_Delete(str);
+	return q;
+}
+
+static int export_markdown(const hf_session *s)
+{
+	char *id = quoted(hf_session_id(s)), *agent = quoted(hf_session_agent(s));
+	hf_usage u = hf_session_usage(s);
+	int rc = id && agent ? HF_OK : HF_ENOMEM;
+	if (rc == HF_OK) {
+		printf("---\nid: %s\nagent: %s\nmessages: %zu\n"
+		       "usage: {requests: %llu, input_tokens: %llu, output_tokens: %llu, "
+		       "total_tokens: %llu}\n---\n\n",
+		       id, agent, hf_session_message_count(s), (unsigned long long)u.requests,
+		       (unsigned long long)u.input_tokens, (unsigned long long)u.output_tokens,
+		       (unsigned long long)u.total_tokens);
+		walk(s, markdown_item, NULL);
+	}
+	free(id);
+	free(agent);
+	return rc;
+}
+
+static int export_json(const hf_session *s)
+{
+	cJSON *doc = cJSON_CreateObject(), *msgs = cJSON_Duplicate(hf_session_messages(s), 1);
+	hf_usage u = hf_session_usage(s);
+	if (!doc || !msgs) {
+		cJSON_Delete(doc);
+		cJSON_Delete(msgs);
+		return HF_ENOMEM;
+	}
+	cJSON_AddStringToObject(doc, "id", hf_session_id(s));
+	if (hf_session_agent(s))
+		cJSON_AddStringToObject(doc, "agent", hf_session_agent(s));
+	else
+		cJSON_AddNullToObject(doc, "agent");
+	cJSON_AddItemToObject(doc, "usage", usage_json(&u));
+	cJSON_AddItemToObject(doc, "messages", msgs);
+	return print_json(doc, true);
+}
+
+static int run_export(hf_store *st, const args *a)
+{
+	hf_session *s;
+	hf_error err;
+	int rc = load(&s, st, a);
+	if (rc)
+		return rc;
+	rc = a->markdown ? export_markdown(s) : export_json(s);
+	hf_session_free(s);
+	if (rc) {
+		hf_err(&err, HF_ENOMEM, "out of memory exporting the session");
+		return cli_fail(&err);
+	}
+	return HF_EXIT_OK;
+}
+
+/* ---- delete ---- */
+
+static int run_delete(hf_store *st, const args *a)
+{
+	hf_error err;
+	if (hf_store_delete(st, a->id, &err))
+		return cli_fail(&err);
+	cli_note("deleted session '%s' from %s\n", a->id, a->path);
+	return HF_EXIT_OK;
+}
+
+/* ---- the command ---- */
+
+static const action actions[] = {
+	{ "list", false, run_list,
+	  "usage: handoff sessions list [--json] [-n N] [--db PATH]\n\n"
+	  "Stored sessions, most recently used first: id, the agent holding the\n"
+	  "conversation, messages, last use (local time) and tokens used.\n\n"
+	  "options:\n"
+	  "      --json       one JSON array: id, agent, messages, created_at,\n"
+	  "                   updated_at (UTC, ISO 8601), usage\n"
+	  "  -n N             at most N sessions\n" DB_HELP },
+	{ "show", true, run_show,
+	  "usage: handoff sessions show ID [--db PATH]\n\n"
+	  "The conversation, readable: the user's messages, each agent's answers\n"
+	  "and every handoff (\"→ handed off to AGENT\").\n\n"
+	  "options:\n" DB_HELP },
+	{ "export", true, run_export,
+	  "usage: handoff sessions export ID [--format json|markdown] [--db PATH]\n\n"
+	  "The conversation on stdout. json (default): {\"id\", \"agent\", \"usage\",\n"
+	  "\"messages\"} with the messages in chat-completions format, as sent to the\n"
+	  "model. markdown: front matter (id, agent, messages, usage), then the turns.\n\n"
+	  "options:\n"
+	  "      --format F   json or markdown\n" DB_HELP },
+	{ "delete", true, run_delete,
+	  "usage: handoff sessions delete ID [--db PATH]\n\n"
+	  "Remove a conversation from the database.\n\n"
+	  "options:\n" DB_HELP },
+};
+
+static const char help_all[] =
+	"usage: handoff sessions [list] [--json] [-n N] [--db PATH]\n"
+	"       handoff sessions show ID [--db PATH]\n"
+	"       handoff sessions export ID [--format json|markdown] [--db PATH]\n"
+	"       handoff sessions delete ID [--db PATH]\n\n"
+	"Look at and manage the conversations `handoff run` and `handoff chat` keep.\n"
+	"'handoff sessions ACTION --help' describes an action.\n\n"
+	"options:\n" DB_HELP;
+
+enum { OPT_DB = 1, OPT_JSON, OPT_FORMAT };
+
+/* Open the store and run the action. A database that does not exist yet
+ * is not created: it simply holds no sessions. */
+static int run_action(const action *act, args *a)
+{
+	struct stat sb;
+	hf_store *st;
+	hf_error err;
+	int rc;
+	if (hf_store_sqlite_path(&a->path, a->db, &err))
+		return cli_fail(&err);
+	if (stat(a->path, &sb) != 0 && errno == ENOENT) {
+		if (act->takes_id) {
+			hf_err(&err, HF_ENOTFOUND, "no session '%s' in %s", a->id, a->path);
+			return cli_fail(&err);
+		}
+		if (a->json)
+			printf("[]\n");
+		else
+			cli_note("no sessions in %s (it does not exist yet)\n", a->path);
+		return HF_EXIT_OK;
+	}
+	if (hf_store_open_sqlite(&st, a->path, &err))
+		return cli_fail(&err);
+	rc = act->run(st, a);
+	hf_store_free(st);
+	return rc;
+}
 
 int hf_cmd_sessions(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	cli_note("handoff sessions: not built yet\n");
-	return HF_EXIT_ERROR;
+	static const struct option longopts[] = {
+		{ "db", required_argument, NULL, OPT_DB },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	args a = { NULL, NULL, false, 0, false, NULL };
+	const char *format = NULL, *name;
+	const action *act = NULL;
+	bool help = false, limit_set = false, named;
+	hf_error err;
+	size_t i;
+	int opt, rc;
+
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":n:h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case OPT_DB: a.db = optarg; break;
+		case OPT_JSON: a.json = true; break;
+		case OPT_FORMAT: format = optarg; break;
+		case 'h': help = true; break;
+		case 'n':
+			if (!cli_parse_long(optarg, 1, 1000000, &a.limit))
+				return cli_usage_error("sessions", "-n takes a number from 1 to 1000000, not '%s'",
+				                       optarg);
+			limit_set = true;
+			break;
+		case ':':
+			return cli_usage_error("sessions", "%s needs a value", argv[optind - 1]);
+		default:
+			return cli_usage_error("sessions", "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	named = optind < argc;
+	name = named ? argv[optind++] : "list";
+	for (i = 0; i < HF_ARRAY_LEN(actions); i++)
+		if (!strcmp(name, actions[i].name))
+			act = &actions[i];
+	if (help) {
+		fputs(named && act ? act->help : help_all, stdout);
+		return HF_EXIT_OK;
+	}
+	if (!act)
+		return cli_usage_error("sessions", "unknown action '%s' (list, show, export, delete)",
+		                       name);
+	if (act->takes_id && optind < argc)
+		a.id = argv[optind++];
+	if (optind < argc)
+		return cli_usage_error("sessions", "unexpected argument '%s'", argv[optind]);
+	if (act->takes_id && !a.id)
+		return cli_usage_error("sessions", "%s needs a session ID", act->name);
+	if ((a.json || limit_set) && act->run != run_list)
+		return cli_usage_error("sessions", "--json and -n are options of 'list'");
+	if (format && act->run != run_export)
+		return cli_usage_error("sessions", "--format is an option of 'export'");
+	if (format && strcmp(format, "json") && strcmp(format, "markdown"))
+		return cli_usage_error("sessions", "--format takes json or markdown, not '%s'", format);
+	a.markdown = format && !strcmp(format, "markdown");
+	if (a.id && hf_session_id_check(a.id, &err))
+		return cli_fail(&err);
+	rc = run_action(act, &a);
+	free(a.path);
+	return rc;
 }

@@ -1,0 +1,378 @@
+/*
+ * test_store_sqlite.c - the default session store: round trips, file
+ * modes, schema versions, conflicts, list order, delete, and several
+ * processes writing one database at once.
+ */
+#include "support_session.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef ts_dbdir fixture;
+
+static hf_store *open_store(const char *path)
+{
+	hf_store *st;
+	hf_error err;
+	if (hf_store_open_sqlite(&st, path, &err))
+		fail_msg("open %s: %s", path, err.message);
+	return st;
+}
+
+/* One integer from a SQL query on the database file, through sqlite3. */
+static long long query_int(const char *db, const char *sql)
+{
+	sqlite3 *h;
+	sqlite3_stmt *s;
+	long long v = -1;
+	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &s, NULL), SQLITE_OK);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(h);
+	return v;
+}
+
+static void exec_sql(const char *db, const char *sql)
+{
+	sqlite3 *h;
+	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+	if (sqlite3_exec(h, sql, NULL, NULL, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(h));
+	sqlite3_close(h);
+}
+
+static char *text_query(const char *db, const char *sql)
+{
+	sqlite3 *h;
+	sqlite3_stmt *s;
+	char *v = NULL;
+	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &s, NULL), SQLITE_OK);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = strdup((const char *)sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	sqlite3_close(h);
+	return v;
+}
+
+/* ---- tests ---- */
+
+static void test_conformance(void **state)
+{
+	fixture *f = *state;
+	hf_store *st = open_store(f->db);
+	ts_store_conformance(st);
+	hf_store_free(st);
+}
+
+static int keep_info(const hf_session_info *info, void *payload)
+{
+	*(hf_session_info *)payload = *info;
+	return 1;
+}
+
+/* Reopened from the file: the same conversation; files private; the
+ * layout documented in docs/sessions.md. */
+static void test_file(void **state)
+{
+	fixture *f = *state;
+	char *nested = ts_path(f->dir, "a/b/sessions.db"), *parent = ts_path(f->dir, "a/b"), *mode;
+	hf_store *st = open_store(nested);
+	hf_session *s, *back;
+	hf_session_info info;
+	time_t now = time(NULL);
+	hf_error err;
+	struct stat sb;
+	size_t i;
+
+	assert_int_equal(stat(parent, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0700);
+	assert_int_equal(stat(nested, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+
+	assert_int_equal(hf_session_new(&s, "rt", &err), HF_OK);
+	ts_must_commit(s, st, "Spanish agent", "Hola", "Bien");
+	ts_must_commit(s, st, "English agent", "Hi", "Hello");
+	hf_store_free(st);
+	st = open_store(nested);
+	assert_int_equal(hf_store_load(&back, st, "rt", &err), HF_OK);
+	assert_int_equal(hf_session_message_count(back), 4);
+	for (i = 0; i < 4; i++)
+		assert_string_equal(hf_session_message_json(back, i), hf_session_message_json(s, i));
+	assert_int_equal(hf_session_usage(back).total_tokens, 26);
+
+	assert_int_equal(query_int(nested, "SELECT count(*) FROM messages WHERE session_id='rt'"), 4);
+	assert_int_equal(query_int(nested, "SELECT max(seq) FROM messages"), 3);
+	assert_int_equal(query_int(nested, "SELECT turn FROM messages WHERE seq=2"), 2);
+	assert_int_equal(query_int(nested, "PRAGMA user_version"), 1);
+	mode = text_query(nested, "PRAGMA journal_mode");
+	assert_string_equal(mode, "wal");
+	free(mode);
+	hf_session_free(back);
+	assert_int_equal(hf_store_load(&back, st, "missing", &err), HF_ENOTFOUND);
+	assert_true(ts_contains(err.message, "no session 'missing' in "));
+	assert_true(ts_contains(err.message, nested));
+
+	/* Times are unix seconds; delete removes the messages too. */
+	assert_int_equal(hf_store_list(st, 1, keep_info, &info, &err), HF_OK);
+	assert_true(info.created_at <= info.updated_at);
+	assert_true(info.updated_at >= now - 5 && info.updated_at <= now + 5);
+	assert_int_equal(hf_store_delete(st, "rt", &err), HF_OK);
+	assert_int_equal(query_int(nested, "SELECT count(*) FROM messages"), 0);
+	hf_session_free(s);
+	hf_store_free(st);
+	free(nested);
+	free(parent);
+}
+
+static void test_schema_versions(void **state)
+{
+	fixture *f = *state;
+	char *other = ts_path(f->dir, "other.db"), *junk = ts_path(f->dir, "junk.db");
+	hf_store *st = open_store(f->db);
+	hf_error err;
+	hf_store_free(st);
+
+	exec_sql(f->db, "PRAGMA user_version = 7");
+	assert_int_equal(hf_store_open_sqlite(&st, f->db, &err), HF_ESTORE);
+	assert_null(st);
+	assert_true(ts_contains(err.message, "schema version 7"));
+	assert_true(ts_contains(err.message, f->db));
+
+	exec_sql(other, "CREATE TABLE notes (x)");
+	assert_int_equal(hf_store_open_sqlite(&st, other, &err), HF_ESTORE);
+	assert_true(ts_contains(err.message, "not a handoff session database"));
+
+	ts_write(junk, "this is not a database, just some text that is long enough to matter\n");
+	assert_int_equal(hf_store_open_sqlite(&st, junk, &err), HF_ESTORE);
+	assert_true(ts_contains(err.message, junk));
+	assert_true(ts_contains(err.message, "not a database"));
+	free(other);
+	free(junk);
+}
+
+static void test_damaged_row(void **state)
+{
+	fixture *f = *state;
+	hf_store *st = open_store(f->db);
+	hf_session *s;
+	hf_error err;
+	assert_int_equal(hf_session_new(&s, "dmg", &err), HF_OK);
+	ts_must_commit(s, st, "A", "q", "a");
+	hf_session_free(s);
+	exec_sql(f->db, "UPDATE messages SET data = '{\"role\":\"system\",\"content\":\"x\"}' WHERE seq = 1");
+	assert_int_equal(hf_store_load(&s, st, "dmg", &err), HF_EPROTOCOL);
+	assert_null(s);
+	assert_true(ts_contains(err.message, "session 'dmg', message 2"));
+	assert_true(ts_contains(err.message, "system messages are not stored"));
+	exec_sql(f->db, "DELETE FROM messages WHERE seq = 1");
+	assert_int_equal(hf_store_load(&s, st, "dmg", &err), HF_ESTORE);
+	assert_true(ts_contains(err.message, "should hold 2 messages but has 1"));
+	hf_store_free(st);
+}
+
+static void test_default_path(void **state)
+{
+	static const char *const vars[] = { "HANDOFF_DB", "XDG_STATE_HOME", "HOME" };
+	char *saved[3], *path;
+	hf_error err;
+	size_t i;
+	(void)state;
+	for (i = 0; i < 3; i++) {
+		saved[i] = getenv(vars[i]) ? strdup(getenv(vars[i])) : NULL;
+		unsetenv(vars[i]);
+	}
+	assert_int_equal(hf_store_sqlite_path(&path, NULL, &err), HF_ESTORE);
+	assert_true(ts_contains(err.message, "HANDOFF_DB"));
+	setenv("HOME", "/home/someone", 1);
+	assert_int_equal(hf_store_sqlite_path(&path, NULL, &err), HF_OK);
+	assert_string_equal(path, "/home/someone/.local/state/handoff/sessions.db");
+	free(path);
+	setenv("XDG_STATE_HOME", "relative/ignored", 1);
+	assert_int_equal(hf_store_sqlite_path(&path, NULL, &err), HF_OK);
+	assert_string_equal(path, "/home/someone/.local/state/handoff/sessions.db");
+	free(path);
+	setenv("XDG_STATE_HOME", "/state", 1);
+	assert_int_equal(hf_store_sqlite_path(&path, NULL, &err), HF_OK);
+	assert_string_equal(path, "/state/handoff/sessions.db");
+	free(path);
+	setenv("HANDOFF_DB", "/x/y.db", 1);
+	assert_int_equal(hf_store_sqlite_path(&path, NULL, &err), HF_OK);
+	assert_string_equal(path, "/x/y.db");
+	free(path);
+	assert_int_equal(hf_store_sqlite_path(&path, "given.db", &err), HF_OK);
+	assert_string_equal(path, "given.db");
+	free(path);
+	for (i = 0; i < 3; i++) {
+		if (saved[i])
+			setenv(vars[i], saved[i], 1);
+		else
+			unsetenv(vars[i]);
+		free(saved[i]);
+	}
+}
+
+/* ---- several processes ---- */
+
+enum { WRITERS = 4, TURNS = 50 };
+
+/* Child: wait until `start` is closed, then write TURNS turns to session
+ * "p<k>", reloading the session from the database every 10 turns. Exit 0
+ * when all went well. */
+static int writer(const char *db, int k, int start)
+{
+	char id[16], q[32], a[32], go;
+	hf_store *st;
+	hf_session *s;
+	hf_error err;
+	int i;
+	snprintf(id, sizeof(id), "p%d", k);
+	if (hf_store_open_sqlite(&st, db, &err) || hf_session_new(&s, id, &err))
+		return 10;
+	if (read(start, &go, 1) != 0)
+		return 13;
+	for (i = 0; i < TURNS; i++) {
+		if (i % 10 == 9) {
+			hf_session_free(s);
+			if (hf_store_load(&s, st, id, &err))
+				return 11;
+		}
+		snprintf(q, sizeof(q), "%d:%d", k, i);
+		snprintf(a, sizeof(a), "answer %d:%d", k, i);
+		if (ts_commit(s, st, "Agent", q, a, &err)) {
+			fprintf(stderr, "writer %d: %s\n", k, err.message);
+			return 12;
+		}
+	}
+	hf_session_free(s);
+	hf_store_free(st);
+	return 0;
+}
+
+static void test_processes_write_different_sessions(void **state)
+{
+	fixture *f = *state;
+	hf_store *st = open_store(f->db); /* create the schema once */
+	pid_t pids[WRITERS];
+	hf_session *s;
+	hf_error err;
+	char want[32], *check;
+	int k, i, status, start[2];
+	hf_store_free(st);
+
+	assert_int_equal(pipe(start), 0);
+	for (k = 0; k < WRITERS; k++) {
+		pids[k] = fork();
+		assert_true(pids[k] >= 0);
+		if (pids[k] == 0) {
+			close(start[1]);
+			_exit(writer(f->db, k, start[0]));
+		}
+	}
+	close(start[0]);
+	close(start[1]); /* all at once */
+	for (k = 0; k < WRITERS; k++) {
+		assert_int_equal(waitpid(pids[k], &status, 0), pids[k]);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
+	check = text_query(f->db, "PRAGMA integrity_check");
+	assert_string_equal(check, "ok");
+	free(check);
+	st = open_store(f->db);
+	for (k = 0; k < WRITERS; k++) {
+		snprintf(want, sizeof(want), "p%d", k);
+		assert_int_equal(hf_store_load(&s, st, want, &err), HF_OK);
+		assert_int_equal(hf_session_message_count(s), 2 * TURNS);
+		assert_int_equal(hf_session_usage(s).requests, TURNS);
+		for (i = 0; i < TURNS; i++) {
+			const cJSON *m = cJSON_GetArrayItem(hf_session_messages(s), 2 * i);
+			snprintf(want, sizeof(want), "%d:%d", k, i);
+			assert_string_equal(cJSON_GetObjectItem(m, "content")->valuestring, want);
+		}
+		hf_session_free(s);
+	}
+	assert_int_equal(query_int(f->db, "SELECT count(DISTINCT turn) FROM messages"), TURNS);
+	hf_store_free(st);
+}
+
+/* Several processes load the same session, wait at a barrier, then all
+ * commit with the same expected count: exactly one wins each round. */
+static void test_processes_race_one_session(void **state)
+{
+	enum { RACERS = 4, ROUNDS = 8 };
+	fixture *f = *state;
+	hf_store *st = open_store(f->db);
+	hf_session *s;
+	hf_error err;
+	int round, k, status, wins, conflicts;
+
+	assert_int_equal(hf_session_new(&s, "contested", &err), HF_OK);
+	ts_must_commit(s, st, "A", "start", "ok");
+	hf_session_free(s);
+	hf_store_free(st);
+	for (round = 0; round < ROUNDS; round++) {
+		int barrier[2], ready[2];
+		pid_t pids[RACERS];
+		char go;
+		assert_int_equal(pipe(barrier), 0);
+		assert_int_equal(pipe(ready), 0);
+		for (k = 0; k < RACERS; k++) {
+			pids[k] = fork();
+			assert_true(pids[k] >= 0);
+			if (pids[k] == 0) {
+				char q[48];
+				int rc;
+				close(barrier[1]);
+				close(ready[0]);
+				if (hf_store_open_sqlite(&st, f->db, &err) ||
+				    hf_store_load(&s, st, "contested", &err))
+					_exit(10);
+				if (write(ready[1], "r", 1) != 1 || read(barrier[0], &go, 1) != 0)
+					_exit(11);
+				snprintf(q, sizeof(q), "round %d racer %d", round, k);
+				rc = ts_commit(s, st, "A", q, "a", &err);
+				_exit(rc == HF_OK ? 0 : rc == HF_ECONFLICT ? 3 : 12);
+			}
+		}
+		close(barrier[0]);
+		close(ready[1]);
+		for (k = 0; k < RACERS; k++)
+			assert_int_equal(read(ready[0], &go, 1), 1);
+		close(barrier[1]); /* everyone loaded: go */
+		close(ready[0]);
+		wins = conflicts = 0;
+		for (k = 0; k < RACERS; k++) {
+			assert_int_equal(waitpid(pids[k], &status, 0), pids[k]);
+			assert_true(WIFEXITED(status));
+			wins += WEXITSTATUS(status) == 0;
+			conflicts += WEXITSTATUS(status) == 3;
+		}
+		assert_int_equal(wins, 1);
+		assert_int_equal(conflicts, RACERS - 1);
+	}
+	assert_int_equal(query_int(f->db, "SELECT message_count FROM sessions"), 2 + 2 * ROUNDS);
+	assert_int_equal(query_int(f->db, "SELECT count(*) FROM messages"), 2 + 2 * ROUNDS);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_conformance, ts_dbdir_setup, ts_dbdir_teardown),
+		cmocka_unit_test_setup_teardown(test_file, ts_dbdir_setup, ts_dbdir_teardown),
+		cmocka_unit_test_setup_teardown(test_schema_versions, ts_dbdir_setup, ts_dbdir_teardown),
+		cmocka_unit_test_setup_teardown(test_damaged_row, ts_dbdir_setup, ts_dbdir_teardown),
+		cmocka_unit_test_setup_teardown(test_default_path, ts_dbdir_setup, ts_dbdir_teardown),
+		cmocka_unit_test_setup_teardown(test_processes_write_different_sessions, ts_dbdir_setup, ts_dbdir_teardown),
+		cmocka_unit_test_setup_teardown(test_processes_race_one_session, ts_dbdir_setup, ts_dbdir_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
