@@ -279,19 +279,21 @@ static bool read_handoffs(graph_build *b, const char *file, const gy_node *v)
 	return ok;
 }
 
-static void push_agent(graph_build *b, const gb_agent *ga)
+/* Append ga; b owns it then. False (and b->oom) when out of memory. */
+static bool push_agent(graph_build *b, const gb_agent *ga)
 {
 	if (b->nagents == b->capagents) {
 		size_t cap = b->capagents ? b->capagents * 2 : 16;
 		gb_agent *p = hf_realloc(b->agents, cap * sizeof(*p));
 		if (!p) {
 			b->oom = true;
-			return;
+			return false;
 		}
 		b->agents = p;
 		b->capagents = cap;
 	}
 	b->agents[b->nagents++] = *ga;
+	return true;
 }
 
 static void read_agent(graph_build *b, const char *file, const gy_node *map)
@@ -334,14 +336,10 @@ static void read_agent(graph_build *b, const char *file, const gy_node *map)
 		ga.name_node = v[AK_NAME];
 		a->line = ga.name_node->line;
 		a->col = ga.name_node->col;
-		a->file = hf_strdup(file);
-		if (a->file) {
-			push_agent(b, &ga);
-			if (!b->oom)
-				return;
-		} else {
+		if (!(a->file = hf_strdup(file)))
 			b->oom = true;
-		}
+		else if (push_agent(b, &ga))
+			return;
 	}
 	hf_agent_dispose(a);
 }
