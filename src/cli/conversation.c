@@ -134,8 +134,9 @@ int cli_render_event(const hf_event *ev, void *payload)
 		end_line(r);
 		if (r->verbose)
 			fprintf(stderr,
-			        "%susage: %llu requests, %llu input + %llu output = %llu tokens (%s)%s\n",
+			        "%susage: %llu request%s, %llu input + %llu output = %llu tokens (%s)%s\n",
 			        dim, (unsigned long long)ev->usage.requests,
+			        ev->usage.requests == 1 ? "" : "s",
 			        (unsigned long long)ev->usage.input_tokens,
 			        (unsigned long long)ev->usage.output_tokens,
 			        (unsigned long long)ev->usage.total_tokens, ev->agent, off);
