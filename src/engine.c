@@ -28,6 +28,7 @@
 
 #define EASY_POOL_MAX 1024   /* idle easy handles kept for reuse */
 #define NO_DEADLINE (-1LL)
+#define LOW_SPEED_TIME_S (7L * 24 * 3600) /* see start_attempt */
 
 typedef struct eng_turn eng_turn;
 
@@ -204,6 +205,13 @@ static int start_attempt(hf_engine *e, eng_turn *et, hf_error *err)
 		return rc;
 	}
 	curl_easy_setopt(easy, CURLOPT_PRIVATE, et);
+	/* In loop mode libcurl runs a silent transfer only when one of its
+	 * timers expires, so the progress function (where the call checks its
+	 * idle timeout and cancel flag) would not run during a stall. A speed
+	 * limit makes libcurl check every transfer once a second; the time
+	 * given never runs out before the call's own timeouts. */
+	curl_easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, LOW_SPEED_TIME_S);
 	if ((mc = curl_multi_add_handle(e->multi, easy)) != CURLM_OK) {
 		easy_put(e, easy);
 		return multi_error(err, mc, "add a transfer");
@@ -574,6 +582,8 @@ int hf_engine_submit(uint64_t *turn_id, hf_engine *e, const hf_graph *graph,
 	et->opts = opts ? *opts : defaults;
 	pthread_mutex_lock(&e->lock);
 	et->id = ++e->last_id;
+	if (turn_id) /* before the driving thread can see (and complete) it */
+		*turn_id = et->id;
 	if (e->q_tail)
 		e->q_tail->next = et;
 	else
@@ -583,8 +593,6 @@ int hf_engine_submit(uint64_t *turn_id, hf_engine *e, const hf_graph *graph,
 	wake = !e->wake_pending;
 	e->wake_pending = true;
 	pthread_mutex_unlock(&e->lock);
-	if (turn_id)
-		*turn_id = et->id;
 	if (wake)
 		hf_engine_wakeup(e);
 	return HF_OK;

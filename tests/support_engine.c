@@ -3,10 +3,16 @@
  */
 #include "support_engine.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 long long te_now_ms(void)
 {
@@ -216,4 +222,89 @@ void te_assert_failed(const te_batch *b, size_t i, int code, bool started, hf_st
 		assert_int_equal(hf_store_load(&stored, store, hf_session_id(r->session), &err),
 		                 HF_ENOTFOUND);
 	}
+}
+
+/* ---- an epoll loop for loop mode ---- */
+
+static void note_port(te_loop *l, int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	unsigned short port;
+	size_t i;
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) || ss.ss_family != AF_INET)
+		return; /* the engine's wake-up pipe */
+	port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	for (i = 0; i < l->nports; i++)
+		if (l->ports[i] == port)
+			return;
+	if (l->nports < HF_ARRAY_LEN(l->ports))
+		l->ports[l->nports++] = port;
+}
+
+static int loop_socket(int fd, int what, void *payload)
+{
+	te_loop *l = payload;
+	struct epoll_event ev = { 0 };
+	if (what & HF_POLL_REMOVE) {
+		epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
+		return 0;
+	}
+	assert_true(what & (HF_POLL_IN | HF_POLL_OUT));
+	note_port(l, fd);
+	ev.events = ((what & HF_POLL_IN) ? EPOLLIN : 0) | ((what & HF_POLL_OUT) ? EPOLLOUT : 0);
+	ev.data.fd = fd;
+	if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev) == 0)
+		return 0;
+	return errno == ENOENT ? epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) : -1;
+}
+
+static int loop_timer(long ms, void *payload)
+{
+	te_loop *l = payload;
+	l->due = ms < 0 ? -1 : te_now_ms() + ms;
+	return 0;
+}
+
+void te_loop_init(te_loop *l, hf_engine_options *eo)
+{
+	memset(l, 0, sizeof(*l));
+	l->epfd = epoll_create1(EPOLL_CLOEXEC);
+	assert_true(l->epfd >= 0);
+	l->due = -1;
+	eo->socket_fn = loop_socket;
+	eo->timer_fn = loop_timer;
+	eo->loop_payload = l;
+}
+
+void te_loop_run(te_loop *l, hf_engine *e, const size_t *completed, size_t target, long max_ms)
+{
+	long long until = te_now_ms() + max_ms;
+	hf_error err;
+	while (*completed < target) {
+		struct epoll_event evs[64];
+		long long wait = l->due < 0 ? 100 : l->due - te_now_ms();
+		int k, i;
+		if (te_now_ms() > until)
+			fail_msg("loop: %zu of %zu turns completed after %ld ms", *completed, target,
+			         max_ms);
+		k = epoll_wait(l->epfd, evs, 64, wait < 0 ? 0 : wait > 100 ? 100 : (int)wait);
+		for (i = 0; i < k; i++) {
+			int ready = ((evs[i].events & EPOLLIN) ? HF_POLL_IN : 0) |
+			            ((evs[i].events & EPOLLOUT) ? HF_POLL_OUT : 0) |
+			            ((evs[i].events & (EPOLLERR | EPOLLHUP)) ? HF_POLL_ERR : 0);
+			if (hf_engine_socket_action(e, evs[i].data.fd, ready, &err) < 0)
+				fail_msg("socket_action: %s", err.message);
+		}
+		if (l->due >= 0 && te_now_ms() >= l->due) {
+			l->due = -1;
+			if (hf_engine_timeout_action(e, &err) < 0)
+				fail_msg("timeout_action: %s", err.message);
+		}
+	}
+}
+
+void te_loop_dispose(te_loop *l)
+{
+	close(l->epfd);
 }

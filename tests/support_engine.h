@@ -92,4 +92,20 @@ void te_assert_failed(const te_batch *b, size_t i, int code, bool started, hf_st
 
 long long te_now_ms(void);
 
+/* An epoll loop driving an engine in loop mode (socket_fn + timer_fn). It
+ * notes the local port of every TCP socket it is asked to watch, so a test
+ * can count the connections the engine opened. */
+typedef struct te_loop {
+	int epfd;
+	long long due;          /* the engine's timer; -1: none */
+	unsigned short ports[1024];
+	size_t nports;          /* distinct local ports seen */
+} te_loop;
+
+/* Set up the loop and point eo's socket_fn, timer_fn and loop_payload at it. */
+void te_loop_init(te_loop *l, hf_engine_options *eo);
+/* Run until *completed reaches target; fails the test after max_ms. */
+void te_loop_run(te_loop *l, hf_engine *e, const size_t *completed, size_t target, long max_ms);
+void te_loop_dispose(te_loop *l);
+
 #endif

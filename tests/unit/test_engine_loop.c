@@ -1,0 +1,200 @@
+/*
+ * test_engine_loop.c - the engine in loop mode: driven by an epoll loop
+ * through socket_fn and timer_fn (hf_engine_socket_action /
+ * hf_engine_timeout_action), against the real mock on 127.0.0.1.
+ * Hundreds of conversations over a few reused connections, retries on the
+ * engine's timer, the idle timeout, cancel and free, each turn completing
+ * exactly once.
+ */
+#include "support_engine.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static te_mock fast, slow; /* slow: every reply 400 ms late */
+static te_ref ref;
+
+static int setup(void **state)
+{
+	hf_error err;
+	(void)state;
+	if (hf_global_init(&err))
+		return -1;
+	te_mock_start(&fast, 0);
+	te_mock_start(&slow, 400);
+	te_ref_init(&ref, &fast);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	te_ref_dispose(&ref);
+	te_mock_stop(&fast);
+	te_mock_stop(&slow);
+	hf_global_cleanup();
+	return 0;
+}
+
+static hf_engine *loop_engine(te_endpoint *ep, te_batch *b, te_loop *l)
+{
+	hf_engine *e;
+	hf_error err;
+	ep->engine.payload = b;
+	te_loop_init(l, &ep->engine);
+	if (hf_engine_new(&e, &ep->engine, &err))
+		fail_msg("hf_engine_new: %s", err.message);
+	return e;
+}
+
+/* 200 conversations through at most 8 connections, reused across them. */
+static void test_loop_many_few_connections(void **state)
+{
+	te_endpoint ep;
+	te_batch b;
+	te_loop l;
+	hf_engine *e;
+	size_t i;
+	(void)state;
+
+	hf_mock_log_clear(fast.mock);
+	te_endpoint_init(&ep, &fast, NULL, -1);
+	ep.engine.max_connections = 8;
+	te_batch_init(&b, 200, "loop");
+	e = loop_engine(&ep, &b, &l);
+	for (i = 0; i < b.n; i++)
+		te_submit(e, &b, i, NULL);
+	te_loop_run(&l, e, &b.completed, b.n, 30000);
+	for (i = 0; i < b.n; i++)
+		te_assert_ok(&b, i, &ref, NULL);
+	assert_int_equal(hf_mock_log_count(fast.mock), 2 * b.n);
+	assert_true(l.nports >= 1);
+	assert_true(l.nports <= 8);
+	hf_engine_free(e);
+	te_loop_dispose(&l);
+	te_batch_dispose(&b);
+}
+
+/* Failed first attempts wait on the engine's timer, then succeed. */
+static void test_loop_retry_timer(void **state)
+{
+	te_endpoint ep;
+	te_batch b;
+	te_loop l;
+	hf_engine *e;
+	size_t i, n500 = 0;
+	(void)state;
+
+	hf_mock_reset(fast.mock);
+	hf_mock_log_clear(fast.mock);
+	te_endpoint_init(&ep, &fast, "503;times=30", 2);
+	te_batch_init(&b, 100, "retry");
+	e = loop_engine(&ep, &b, &l);
+	for (i = 0; i < b.n; i++)
+		te_submit(e, &b, i, NULL);
+	te_loop_run(&l, e, &b.completed, b.n, 30000);
+	for (i = 0; i < b.n; i++)
+		te_assert_ok(&b, i, &ref, NULL);
+	for (i = 0; i < hf_mock_log_count(fast.mock); i++) {
+		char *entry = hf_mock_log_get(fast.mock, i);
+		n500 += ts_contains(entry, "\"status\":503");
+		hf_free(entry);
+	}
+	assert_int_equal(n500, 30);
+	assert_int_equal(hf_mock_log_count(fast.mock), 2 * b.n + 30);
+	hf_engine_free(e);
+	te_loop_dispose(&l);
+	te_batch_dispose(&b);
+}
+
+/* A stalled endpoint: the idle timeout fires with no socket activity. */
+static void test_loop_stall_idle_timeout(void **state)
+{
+	te_endpoint ep;
+	te_batch b;
+	te_loop l;
+	hf_engine *e;
+	size_t i;
+	(void)state;
+
+	te_endpoint_init(&ep, &fast, "stall;ms=20000", 0);
+	ep.client.idle_timeout_ms = 300;
+	te_batch_init(&b, 100, "stall");
+	e = loop_engine(&ep, &b, &l);
+	for (i = 0; i < b.n; i++)
+		te_submit(e, &b, i, NULL);
+	te_loop_run(&l, e, &b.completed, b.n, 10000);
+	for (i = 0; i < b.n; i++) {
+		te_assert_failed(&b, i, HF_ENET, true, NULL);
+		assert_true(ts_contains(b.recs[i].error, "idle timeout"));
+	}
+	hf_engine_free(e);
+	te_loop_dispose(&l);
+	te_batch_dispose(&b);
+}
+
+/* Cancel a third while in flight, then free the engine with the rest in
+ * flight: every turn completes once, cancelled, and nothing is stored. */
+static void test_loop_cancel_then_free(void **state)
+{
+	te_endpoint ep;
+	te_batch b;
+	te_loop l;
+	hf_engine *e;
+	hf_error err;
+	size_t i, target = 0;
+	(void)state;
+
+	te_endpoint_init(&ep, &slow, NULL, -1);
+	te_batch_init(&b, 150, "free");
+	e = loop_engine(&ep, &b, &l);
+	for (i = 0; i < b.n; i++)
+		te_submit(e, &b, i, NULL);
+	for (i = 0; i < b.n; i += 3, target++)
+		assert_int_equal(hf_engine_cancel(e, b.recs[i].id, &err), HF_OK);
+	te_loop_run(&l, e, &b.completed, target, 5000);
+	assert_int_equal(b.completed, target);
+	hf_engine_free(e);
+	assert_int_equal(b.completed, b.n);
+	for (i = 0; i < b.n; i++)
+		te_assert_failed(&b, i, HF_ECANCELLED, true, NULL);
+	te_loop_dispose(&l);
+	te_batch_dispose(&b);
+}
+
+/* Options: loop mode needs both callbacks, and loop-mode engines refuse
+ * hf_engine_perform. */
+static void test_loop_options(void **state)
+{
+	te_endpoint ep;
+	te_batch b = { 0 };
+	te_loop l;
+	hf_engine *e;
+	hf_error err;
+	(void)state;
+
+	te_endpoint_init(&ep, &fast, NULL, -1);
+	te_loop_init(&l, &ep.engine);
+	ep.engine.timer_fn = NULL;
+	assert_int_equal(hf_engine_new(&e, &ep.engine, &err), HF_EINVAL);
+	assert_true(ts_contains(err.message, "socket_fn"));
+	te_loop_dispose(&l);
+	e = loop_engine(&ep, &b, &l);
+	assert_int_equal(hf_engine_perform(e, 0, &err), HF_EINVAL);
+	assert_int_equal(hf_engine_timeout_action(e, &err), 0);
+	hf_engine_free(e);
+	te_loop_dispose(&l);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_loop_many_few_connections),
+		cmocka_unit_test(test_loop_retry_timer),
+		cmocka_unit_test(test_loop_stall_idle_timeout),
+		cmocka_unit_test(test_loop_cancel_then_free),
+		cmocka_unit_test(test_loop_options),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
