@@ -445,6 +445,19 @@ static int check_schema(sqlite_store *d, hf_error *err)
 	return rc;
 }
 
+/* Switch to WAL mode. A new database needs a moment alone for that, and
+ * SQLite does not wait for it (no busy handler), so retry for as long as
+ * the busy timeout when other processes open it at the same time. */
+static int set_wal(sqlite_store *d, hf_error *err)
+{
+	int waited = 0, rc;
+	while ((rc = sqlite3_exec(d->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL)) ==
+	               SQLITE_BUSY &&
+	       waited < BUSY_TIMEOUT_MS)
+		waited += sqlite3_sleep(10);
+	return rc == SQLITE_OK ? HF_OK : db_err(d, err, "switching to WAL mode");
+}
+
 static int open_db(sqlite_store *d, hf_error *err)
 {
 	size_t i;
@@ -456,11 +469,13 @@ static int open_db(sqlite_store *d, hf_error *err)
 		return d->db ? db_err(d, err, "opening")
 		             : hf_err(err, HF_ENOMEM, "out of memory opening %s", d->path);
 	sqlite3_busy_timeout(d->db, BUSY_TIMEOUT_MS);
-	/* WAL + synchronous=NORMAL: a committed transaction survives the
+	if ((rc = set_wal(d, err)))
+		return rc;
+	/* synchronous=NORMAL: with WAL a committed transaction survives the
 	 * process being killed; power loss may lose the latest turns, never a
 	 * part of one. */
-	if (sqlite3_exec(d->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
-	                        " PRAGMA foreign_keys = ON;", NULL, NULL, NULL) != SQLITE_OK)
+	if (sqlite3_exec(d->db, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;", NULL,
+	                 NULL, NULL) != SQLITE_OK)
 		return db_err(d, err, "opening");
 	if ((rc = check_schema(d, err)))
 		return rc;
