@@ -85,29 +85,63 @@ static void add_text(graph_build *b, const char *file, const char *text, size_t 
 		gb_read_document(b, gy_doc(t, i), name, is_graph_file(name));
 }
 
-/* Read a whole file (at most GY_TEXT_MAX bytes) and add it. */
+/* Read fd to its end, but no more than GY_TEXT_MAX + 1 bytes (enough to
+ * tell that it is too big), into the owned *text. `hint` is the expected
+ * size. HF_ENOMEM, or -1 with errno set for a read error. */
+static int read_all(int fd, size_t hint, char **text, size_t *len)
+{
+	size_t cap = hint < GY_TEXT_MAX ? hint + 1 : GY_TEXT_MAX + 1;
+	char *buf = hf_malloc(cap);
+	*text = NULL;
+	*len = 0;
+	if (!buf)
+		return HF_ENOMEM;
+	for (;;) {
+		ssize_t r;
+		if (*len == cap) { /* a pipe, or a file that grew */
+			char *p;
+			if (cap == GY_TEXT_MAX + 1)
+				break;
+			cap = cap * 2 < GY_TEXT_MAX + 1 ? cap * 2 : GY_TEXT_MAX + 1;
+			if (!(p = hf_realloc(buf, cap))) {
+				free(buf);
+				return HF_ENOMEM;
+			}
+			buf = p;
+		}
+		r = read(fd, buf + *len, cap - *len);
+		if (r == 0)
+			break;
+		if (r < 0 && errno != EINTR) {
+			free(buf);
+			return -1;
+		}
+		if (r > 0)
+			*len += (size_t)r;
+	}
+	*text = buf;
+	return HF_OK;
+}
+
+/* Read a whole file (regular, or a pipe such as /dev/stdin) and add it. */
 static void add_file(graph_build *b, const char *path)
 {
 	struct stat st;
 	char *text = NULL;
 	size_t len = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int rc, fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0 || fstat(fd, &st)) {
 		gb_report(b, HF_SEV_ERROR, path, NULL, "cannot read: %s", strerror(errno));
-	} else if ((size_t)st.st_size > GY_TEXT_MAX) {
-		b->oom = gy_report_too_big(b->d, path, (size_t)st.st_size) != HF_OK;
-	} else if (!(text = hf_malloc((size_t)st.st_size + 1))) {
+	} else if (S_ISREG(st.st_mode) && (size_t)st.st_size > GY_TEXT_MAX) {
+		b->oom = gy_report_too_big(b->d, path) != HF_OK; /* not worth reading */
+	} else if ((rc = read_all(fd, S_ISREG(st.st_mode) ? (size_t)st.st_size : 4096, &text,
+	                          &len)) == HF_ENOMEM) {
 		b->oom = true;
+	} else if (rc) {
+		gb_report(b, HF_SEV_ERROR, path, NULL, "cannot read: %s", strerror(errno));
 	} else {
-		ssize_t r;
-		/* one byte more than fstat said: a file that grew is still caught */
-		while ((r = read(fd, text + len, (size_t)st.st_size + 1 - len)) > 0)
-			len += (size_t)r;
-		if (r < 0)
-			gb_report(b, HF_SEV_ERROR, path, NULL, "cannot read: %s", strerror(errno));
-		else
-			add_text(b, path, text, len);
+		add_text(b, path, text, len);
 	}
 	if (fd >= 0)
 		close(fd);

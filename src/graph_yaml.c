@@ -382,10 +382,10 @@ static void run_events(builder *b, const char *text, size_t len)
 	yaml_parser_delete(&parser);
 }
 
-int gy_report_too_big(hf_diag *d, const char *file, size_t len)
+int gy_report_too_big(hf_diag *d, const char *file)
 {
 	return hf_diag_add(d, HF_SEV_ERROR, file, 0, 0,
-	                   "file is %zu bytes; the limit is 1 MiB (%d bytes)", len, GY_TEXT_MAX);
+	                   "file is over the size limit of 1 MiB (%d bytes)", GY_TEXT_MAX);
 }
 
 int gy_parse(gy_tree **out, const char *text, size_t len, const char *file, hf_diag *d)
@@ -402,7 +402,7 @@ int gy_parse(gy_tree **out, const char *text, size_t len, const char *file, hf_d
 	b.d = d;
 	b.file = file;
 	if (len > GY_TEXT_MAX)
-		b.oom = gy_report_too_big(d, file, len) != HF_OK;
+		b.oom = gy_report_too_big(d, file) != HF_OK;
 	else if ((bad = walk(text, len, &line, &col)) < len)
 		problem(&b, line, col, "invalid UTF-8 (byte 0x%02X); files must be UTF-8",
 		        (unsigned char)text[bad]);

@@ -35,9 +35,9 @@ typedef struct gy_tree gy_tree;
 int gy_parse(gy_tree **out, const char *text, size_t len, const char *file, hf_diag *d);
 void gy_free(gy_tree *t);
 
-/* Report, under `file`, that a text of len bytes is over GY_TEXT_MAX.
+/* Report, under `file`, that its text is over GY_TEXT_MAX bytes.
  * HF_OK or HF_ENOMEM. */
-int gy_report_too_big(hf_diag *d, const char *file, size_t len);
+int gy_report_too_big(hf_diag *d, const char *file);
 
 size_t gy_doc_count(const gy_tree *t);
 /* Document i's root node (an empty document is a null scalar). */

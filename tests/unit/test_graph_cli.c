@@ -40,6 +40,17 @@ static void test_validate_default_path(void **state)
 	ts_proc_dispose(&p);
 }
 
+static void test_validate_stdin(void **state)
+{
+	static const char *const argv[] = { "validate", "/dev/stdin", NULL };
+	ts_proc p;
+	(void)state;
+	ts_run_cli(&p, "name: Piped\nmodel: m\nhandoffs: [Piped]\n", NULL, argv);
+	assert_int_equal(p.status, 3);
+	assert_true(ts_contains(p.err, "/dev/stdin:3:12: error: agent 'Piped' hands off to itself"));
+	ts_proc_dispose(&p);
+}
+
 static void test_validate_invalid(void **state)
 {
 	char *dir = ts_tmpdir(), *a = ts_path(dir, "a.yaml"), *b = ts_path(dir, "b.yaml");
@@ -185,6 +196,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_validate_default_graph),
 		cmocka_unit_test(test_validate_default_path),
+		cmocka_unit_test(test_validate_stdin),
 		cmocka_unit_test(test_validate_invalid),
 		cmocka_unit_test(test_validate_warnings),
 		cmocka_unit_test(test_validate_usage),

@@ -339,12 +339,12 @@ static void test_size_limit(void **state)
 	memset(big, '#', n);
 	big[n] = '\0';
 	load_text(&l, big, n);
-	expect_error(&l, 0, 0, "file is 1048577 bytes; the limit is 1 MiB (1048576 bytes)");
+	expect_error(&l, 0, 0, "file is over the size limit of 1 MiB (1048576 bytes)");
 	dispose(&l);
 
 	ts_write(path, big);
 	load_path(&l, dir);
-	expect_error(&l, 0, 0, "file is 1048577 bytes; the limit is 1 MiB (1048576 bytes)");
+	expect_error(&l, 0, 0, "file is over the size limit of 1 MiB (1048576 bytes)");
 	assert_string_equal(hf_diag_file(l.d, 0), path);
 	dispose(&l);
 
