@@ -1,6 +1,6 @@
 /*
  * graph_link.c - the checks and links that need the whole graph: unique
- * names and tool names, defaults from the graph file, handoff targets,
+ * names and tool names, the default model, handoff targets,
  * tool_choice, system prompts, the entry agent and reachability.
  */
 #include "graph_build.h"
