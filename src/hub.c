@@ -5,6 +5,7 @@
  * is checked and handed back re-serialised.
  */
 #include "http.h"
+#include "hub.h"
 #include "text.h"
 
 #include <stdlib.h>
@@ -44,18 +45,49 @@ static char *with_query(CURL *easy, const char *path, const char *k1, const char
 	return hf_buf_detach(&b);
 }
 
-/* GET the route and parse the reply into *root. */
-static int hub_get(cJSON **root, hf_client *c, const char *route, const char *k1,
-                   const char *v1, const char *k2, const char *v2, hf_error *err)
+int hf_hub_decode(char **json_out, const char *body, size_t len, hf_hub_reply kind,
+                  const char *where, hf_error *err)
 {
-	char *path = with_query(c->easy, route, k1, v1, k2, v2);
+	cJSON *root = NULL;
+	const cJSON *data;
+	int rc = HF_OK;
+
+	*json_out = NULL;
+	if (!hf_utf8_valid(body, len, NULL) || !(root = cJSON_ParseWithLength(body, len)))
+		return hf_err(err, HF_EPROTOCOL, "the reply from %s is not JSON text", where);
+	if (kind == HF_HUB_LIST) {
+		data = cJSON_IsArray(root) ? root : cJSON_GetObjectItemCaseSensitive(root, "data");
+		if (!cJSON_IsArray(data))
+			rc = hf_err(err, HF_EPROTOCOL, "the reply from %s has no \"data\" list", where);
+	} else {
+		data = cJSON_GetObjectItemCaseSensitive(root, "data");
+		if (!cJSON_IsObject(data))
+			data = root;
+		if (!cJSON_IsObject(data))
+			rc = hf_err(err, HF_EPROTOCOL, "the model detail from %s is not a JSON object",
+			            where);
+	}
+	if (!rc && !(*json_out = cJSON_PrintUnformatted(data)))
+		rc = hf_err(err, HF_ENOMEM, "out of memory");
+	cJSON_Delete(root);
+	return rc;
+}
+
+/* GET the route and decode the reply into *json_out. */
+static int hub_get(char **json_out, hf_client *c, const char *route, hf_hub_reply kind,
+                   const char *k1, const char *v1, const char *k2, const char *v2,
+                   hf_error *err)
+{
+	char *path, *where = NULL;
 	hf_call *call = NULL;
 	const char *body;
 	size_t len;
 	int rc;
 
-	*root = NULL;
-	if (!path)
+	*json_out = NULL;
+	if (!c)
+		return hf_err(err, HF_EINVAL, "no client");
+	if (!(path = with_query(c->easy, route, k1, v1, k2, v2)))
 		return hf_err(err, HF_ENOMEM, "out of memory");
 	hf_call_spec spec = { .method = "GET", .path = path };
 	rc = hf_call_new(&call, &c->ep, &spec, err);
@@ -64,80 +96,34 @@ static int hub_get(cJSON **root, hf_client *c, const char *route, const char *k1
 	if (rc == HF_ENOTFOUND && strcmp(route, "/models") && !is_model_hub(c->ep.base_url))
 		rc = hf_err(err, HF_EHTTP, "this endpoint (%s) has no provider catalogue; the Model "
 		            "Hub's base URL ends in /compute", c->ep.base_url);
+	if (!rc && !(where = hf_asprintf("%s%s", c->ep.base_url, path)))
+		rc = hf_err(err, HF_ENOMEM, "out of memory");
 	if (!rc) {
 		body = hf_call_body(call, &len);
-		if (!hf_utf8_valid(body, len, NULL) ||
-		    !(*root = cJSON_ParseWithLength(body, len)))
-			rc = hf_err(err, HF_EPROTOCOL, "the reply from %s%s is not JSON text",
-			            c->ep.base_url, path);
+		rc = hf_hub_decode(json_out, body, len, kind, where, err);
 	}
+	free(where);
 	hf_call_free(call);
 	free(path);
 	return rc;
 }
 
-/* Hand `item` back as owned JSON text. */
-static int print_json(char **out, const cJSON *item, hf_error *err)
-{
-	*out = cJSON_PrintUnformatted(item);
-	return *out ? HF_OK : hf_err(err, HF_ENOMEM, "out of memory");
-}
-
-/* A list route: the "data" array (or a bare array). */
-static int hub_list(char **json_out, hf_client *c, const char *route, const char *key,
-                    const char *value, hf_error *err)
-{
-	cJSON *root;
-	const cJSON *data;
-	int rc;
-
-	*json_out = NULL;
-	if (!c)
-		return hf_err(err, HF_EINVAL, "no client");
-	rc = hub_get(&root, c, route, key, value, NULL, NULL, err);
-	if (rc)
-		return rc;
-	data = cJSON_IsArray(root) ? root : cJSON_GetObjectItemCaseSensitive(root, "data");
-	if (cJSON_IsArray(data))
-		rc = print_json(json_out, data, err);
-	else
-		rc = hf_err(err, HF_EPROTOCOL, "the reply from %s%s has no \"data\" list",
-		            c->ep.base_url, route);
-	cJSON_Delete(root);
-	return rc;
-}
-
 int hf_hub_models(char **json_out, hf_client *c, const char *provider, hf_error *err)
 {
-	return hub_list(json_out, c, "/models", "provider", provider, err);
+	return hub_get(json_out, c, "/models", HF_HUB_LIST, "provider", provider, NULL, NULL, err);
 }
 
 int hf_hub_providers(char **json_out, hf_client *c, const char *model, hf_error *err)
 {
-	return hub_list(json_out, c, "/providers", "model", model, err);
+	return hub_get(json_out, c, "/providers", HF_HUB_LIST, "model", model, NULL, NULL, err);
 }
 
 int hf_hub_model_detail(char **json_out, hf_client *c, const char *model, const char *provider,
                         hf_error *err)
 {
-	cJSON *root;
-	const cJSON *data;
-	int rc;
-
 	*json_out = NULL;
-	if (!c || !model || !*model)
+	if (!model || !*model)
 		return hf_err(err, HF_EINVAL, "model detail needs a model name");
-	rc = hub_get(&root, c, "/modelDetail", "model", model, "provider", provider, err);
-	if (rc)
-		return rc;
-	data = cJSON_GetObjectItemCaseSensitive(root, "data");
-	if (!cJSON_IsObject(data))
-		data = root;
-	if (cJSON_IsObject(data))
-		rc = print_json(json_out, data, err);
-	else
-		rc = hf_err(err, HF_EPROTOCOL, "the model detail from %s is not a JSON object",
-		            c->ep.base_url);
-	cJSON_Delete(root);
-	return rc;
+	return hub_get(json_out, c, "/modelDetail", HF_HUB_DETAIL, "model", model, "provider",
+	               provider, err);
 }
