@@ -466,6 +466,60 @@ static void test_processes_killed(void **state)
 	assert_true(query_int(f->db, "SELECT min(message_count) FROM sessions") > KILLS / SESSIONS);
 }
 
+/* Fail each library allocation in turn while opening, committing and
+ * loading: an error every time, the session and the database unchanged by
+ * a failed commit, no leak (HF_FAILALLOC builds only). */
+static void test_allocation_failures(void **state)
+{
+#ifdef HF_FAILALLOC
+	fixture *f = *state;
+	hf_usage u = { 1, 1, 1, 2 };
+	hf_store *st = NULL;
+	hf_session *s, *back = NULL;
+	hf_error err;
+	unsigned long n;
+	cJSON *turn = ts_turn("question", "answer");
+	int rc = HF_ENOMEM;
+
+	for (n = 1; rc != HF_OK; n++) {
+		hf_failalloc_set(n);
+		rc = hf_store_open_sqlite(&st, f->db, &err);
+		hf_failalloc_set(0);
+		assert_true(rc == HF_OK || (rc == HF_ENOMEM && st == NULL));
+	}
+	assert_int_equal(hf_session_new(&s, "fa", &err), HF_OK);
+	ts_must_commit(s, st, "A", "first", "one");
+	for (n = 1, rc = HF_ENOMEM; rc != HF_OK; n++) {
+		hf_failalloc_set(n);
+		rc = hf_session_commit(s, st, turn, "B", &u, &err);
+		hf_failalloc_set(0);
+		if (rc == HF_OK)
+			break;
+		assert_int_equal(rc, HF_ENOMEM);
+		assert_int_equal(hf_session_message_count(s), 2);
+		assert_string_equal(hf_session_agent(s), "A");
+		assert_int_equal(query_int(f->db, "SELECT message_count FROM sessions"), 2);
+	}
+	assert_int_equal(query_int(f->db, "SELECT count(*) FROM messages"), 4);
+	/* Out of memory inside the JSON parser looks like bad JSON to it. */
+	for (n = 1, rc = HF_ENOMEM; rc != HF_OK; n++) {
+		hf_failalloc_set(n);
+		rc = hf_store_load(&back, st, "fa", &err);
+		hf_failalloc_set(0);
+		assert_true(rc == HF_OK || ((rc == HF_ENOMEM || rc == HF_EPROTOCOL) && back == NULL));
+	}
+	assert_int_equal(hf_session_message_count(back), 4);
+	assert_true(n > 10);
+	hf_session_free(back);
+	hf_session_free(s);
+	hf_store_free(st);
+	cJSON_Delete(turn);
+#else
+	skip();
+#endif
+	(void)state;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -474,6 +528,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_schema_versions, ts_dbdir_setup, ts_dbdir_teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_row, ts_dbdir_setup, ts_dbdir_teardown),
 		cmocka_unit_test_setup_teardown(test_default_path, ts_dbdir_setup, ts_dbdir_teardown),
+		cmocka_unit_test_setup_teardown(test_allocation_failures, ts_dbdir_setup, ts_dbdir_teardown),
 		cmocka_unit_test_setup_teardown(test_processes_write_different_sessions, ts_dbdir_setup, ts_dbdir_teardown),
 		cmocka_unit_test_setup_teardown(test_processes_race_one_session, ts_dbdir_setup, ts_dbdir_teardown),
 		cmocka_unit_test_setup_teardown(test_processes_killed, ts_dbdir_setup, ts_dbdir_teardown),
