@@ -7,7 +7,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,7 +194,9 @@ static int env_timeout(long *ms, hf_error *err)
 		return hf_err(err, HF_ECONFIG,
 		              "HANDOFF_TIMEOUT must be a number of seconds from 0.001 to 86400, not '%s'",
 		              v);
-	*ms = (long)ceil(s * 1000);
+	*ms = (long)(s * 1000);
+	if (*ms < s * 1000) /* round up: 0.0015 s is 2 ms */
+		++*ms;
 	return HF_OK;
 }
 

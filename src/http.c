@@ -277,7 +277,7 @@ static int add_header(struct curl_slist **list, const char *fmt, ...)
 	if (n < 0 || (size_t)n >= sizeof(line))
 		return HF_ELIMIT;
 	l = curl_slist_append(*list, line);
-	explicit_bzero(line, sizeof(line));
+	explicit_bzero(line, (size_t)n);
 	if (!l)
 		return HF_ENOMEM;
 	*list = l;

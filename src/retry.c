@@ -6,7 +6,6 @@
 #include "http.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdlib.h>
 
 #define INITIAL_DELAY_MS 500.0
@@ -38,7 +37,9 @@ bool hf_retry_curl(CURLcode rc)
 
 long hf_retry_backoff_ms(int retry, double unit)
 {
-	double d = INITIAL_DELAY_MS * pow(2.0, retry < 0 ? 0 : retry);
+	double d = INITIAL_DELAY_MS;
+	for (; retry > 0 && d < MAX_DELAY_MS; retry--)
+		d *= 2;
 	if (d > MAX_DELAY_MS)
 		d = MAX_DELAY_MS;
 	return (long)(d * (1.0 - 0.25 * unit));

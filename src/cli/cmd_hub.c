@@ -70,6 +70,8 @@ static void scalar_text(hf_buf *b, const cJSON *v)
 		hf_buf_puts(b, v->valuestring);
 	else if (cJSON_IsBool(v))
 		hf_buf_puts(b, cJSON_IsTrue(v) ? "yes" : "no");
+	else if (!cJSON_IsNumber(v))
+		hf_buf_puts(b, "-");
 	else if (v->valuedouble == (double)(long long)v->valuedouble && v->valuedouble < 1e15 &&
 	         v->valuedouble > -1e15)
 		hf_buf_printf(b, "%lld", (long long)v->valuedouble);
