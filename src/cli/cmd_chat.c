@@ -9,6 +9,8 @@
 
 #include <cjson/cJSON.h>
 #include <getopt.h>
+#include <langinfo.h>
+#include <locale.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -302,6 +304,9 @@ int hf_cmd_chat(int argc, char **argv)
 		return status;
 	c.g = g;
 	c.tty = isatty(0) && isatty(1);
+	/* libedit reads multi-byte characters only under a UTF-8 locale */
+	if (c.tty && (!setlocale(LC_CTYPE, "") || strcmp(nl_langinfo(CODESET), "UTF-8")))
+		setlocale(LC_CTYPE, "C.UTF-8");
 	c.render.color = cli_color(stderr);
 	c.ro.on_event = cli_render_event;
 	c.ro.payload = &c.render;
