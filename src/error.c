@@ -123,6 +123,15 @@ unsigned long hf_failalloc_count(void)
 	return failalloc_seen;
 }
 
+bool hf_failalloc_enabled(void)
+{
+#ifdef HF_FAILALLOC
+	return true;
+#else
+	return false;
+#endif
+}
+
 static bool should_fail(void)
 {
 #ifdef HF_FAILALLOC

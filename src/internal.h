@@ -40,6 +40,8 @@ char *hf_asprintf(const char *fmt, ...) HF_PRINTF(1, 2);
  * n-th following allocation fails (0 = never). Returns allocations so far. */
 void hf_failalloc_set(unsigned long n);
 unsigned long hf_failalloc_count(void);
+/* True when failure injection is compiled in (-DHANDOFF_FAILALLOC=ON). */
+bool hf_failalloc_enabled(void);
 
 /* Library log; formats only when a log function is set for that level. */
 void hf_log(hf_log_level level, const char *fmt, ...) HF_PRINTF(2, 3);

@@ -564,8 +564,10 @@ int hf_run(char **answer, hf_client *c, const hf_graph *graph, hf_session *sessi
 		if (rc != HF_TURN_NEXT)
 			break;
 	}
-	if (rc == HF_TURN_DONE && answer && !(*answer = hf_strdup(hf_turn_answer(t))))
-		rc = hf_err(err, HF_ENOMEM, "out of memory");
+	if (rc == HF_TURN_DONE && answer) { /* the turn is committed: nothing may fail now */
+		*answer = t->answer;
+		t->answer = NULL;
+	}
 	hf_turn_free(t);
 	return rc;
 }
