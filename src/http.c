@@ -433,13 +433,13 @@ int hf_call_setup(hf_call *c, CURL *easy, hf_error *err)
 	SET(CURLOPT_XFERINFODATA, c);
 	SET(CURLOPT_NOPROGRESS, 0L);
 	SET(CURLOPT_ERRORBUFFER, c->errbuf);
-	SET(CURLOPT_SSL_VERIFYPEER, ep->insecure ? 0L : 1L);
-	SET(CURLOPT_SSL_VERIFYHOST, ep->insecure ? 0L : 2L);
-	if (c->body) {
+	if (ep->insecure) { /* after the reset, certificates and host names are checked */
+		SET(CURLOPT_SSL_VERIFYPEER, 0L);
+		SET(CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	if (c->body) { /* else GET, the method after the reset */
 		SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)c->body_len);
 		SET(CURLOPT_POSTFIELDS, c->body);
-	} else {
-		SET(CURLOPT_HTTPGET, 1L);
 	}
 	if (trace) {
 		SET(CURLOPT_DEBUGFUNCTION, on_debug);
