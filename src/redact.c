@@ -7,35 +7,58 @@
 #include <string.h>
 #include <strings.h>
 
+/* A cut copy of the key (a message truncated to its buffer, a trace split
+ * between two reads) is a secret too: any run of at least this many of its
+ * characters is replaced (the whole key when it is shorter). */
+#define FRAGMENT_MIN 8
+
+/* Length of the longest run at s that also occurs in secret (klen bytes). */
+static size_t fragment(const char *s, const char *secret, size_t klen)
+{
+	size_t best = 0, j, n;
+	for (j = 0; j < klen; j++) {
+		for (n = 0; s[n] && j + n < klen && s[n] == secret[j + n]; n++)
+			;
+		if (n > best)
+			best = n;
+	}
+	return best;
+}
+
 void hf_redact(char *s, size_t cap, const char *secret)
 {
-	size_t klen, rlen = strlen(HF_REDACTED), out = 0;
-	const char *p, *hit;
+	size_t klen, min, rlen = strlen(HF_REDACTED), out, i, n;
 	char *tmp;
 
-	if (!s || !cap || !secret || !*secret || !strstr(s, secret))
+	if (!s || !cap || !secret || !*secret)
 		return;
 	klen = strlen(secret);
+	min = klen < FRAGMENT_MIN ? klen : FRAGMENT_MIN;
+	for (i = 0; s[i] && fragment(s + i, secret, klen) < min; i++)
+		;
+	if (!s[i])
+		return;
 	tmp = hf_malloc(cap);
 	if (!tmp) {
 		/* No memory for the copy: blank the text rather than keep the key. */
 		s[0] = '\0';
 		return;
 	}
-	for (p = s; (hit = strstr(p, secret)) != NULL; p = hit + klen) {
-		size_t n = (size_t)(hit - p);
-		if (out + n + rlen >= cap)
-			break;
-		memcpy(tmp + out, p, n);
-		memcpy(tmp + out + n, HF_REDACTED, rlen);
-		out += n + rlen;
-	}
-	if (!hit) {
-		size_t n = strlen(p);
-		if (out + n >= cap)
-			n = cap - 1 - out;
-		memcpy(tmp + out, p, n);
-		out += n;
+	memcpy(tmp, s, i);
+	out = i;
+	while (s[i]) {
+		n = fragment(s + i, secret, klen);
+		if (n >= min) {
+			if (out + rlen >= cap)
+				break;
+			memcpy(tmp + out, HF_REDACTED, rlen);
+			out += rlen;
+			i += n;
+		} else {
+			if (out + 1 >= cap)
+				break;
+			tmp[out++] = s[i++];
+		}
 	}
 	tmp[out] = '\0';
 	memcpy(s, tmp, out + 1);

@@ -11,8 +11,9 @@
 #define HF_REDACTED "[redacted]"
 
 /* Replace every occurrence of `secret` in the NUL-terminated text s (a
- * buffer of cap bytes) with HF_REDACTED, truncating at cap. No-op when
- * secret is NULL or empty. */
+ * buffer of cap bytes) with HF_REDACTED, truncating at cap; a cut copy too
+ * (any run of 8 or more characters of the secret). No-op when secret is
+ * NULL or empty. */
 void hf_redact(char *s, size_t cap, const char *secret);
 
 /* True when the header line line[0..len) carries a credential
