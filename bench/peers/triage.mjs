@@ -210,6 +210,7 @@ async function main() {
 }
 
 main().catch((e) => {
-  process.stderr.write(`triage.mjs: ${e && e.stack ? e.stack : e}\n`);
+  const cause = e && e.cause && e.cause.message ? ` (${e.cause.message})` : '';
+  process.stderr.write(`triage.mjs: ${e && e.message ? e.message : e}${cause}\n`);
   process.exit(1);
 });
