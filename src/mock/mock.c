@@ -22,6 +22,10 @@
 #define CONNECTION_LIMIT 30000
 #define LISTEN_BACKLOG 4096
 #define IDLE_TIMEOUT_S 120
+/* Memory per connection (MHD clears it on every request of a keep-alive
+ * connection): room for headers and streamed chunks, small enough for
+ * tens of thousands of connections. */
+#define CONNECTION_MEMORY ((size_t)16 * 1024)
 
 struct hf_mock {
 	struct MHD_Daemon *daemon;
@@ -82,6 +86,7 @@ typedef struct answer {
 	mock_body *body;
 	mock_fault fault;          /* MOCK_FAULT_NONE when none applies */
 	bool drop;
+	const char *allow;         /* Allow header of a 405 */
 } answer;
 
 char *mock_error_json(const char *message, const char *type, const char *code)
@@ -316,6 +321,8 @@ static struct MHD_Response *make_response(hf_mock *m, struct MHD_Connection *con
 	if (!resp)
 		return NULL;
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, a->content_type);
+	if (a->allow)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, a->allow);
 	if (!sized)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
 	if (a->status == 429 || (a->status == 503 && a->fault.ms >= 0)) {
@@ -335,7 +342,7 @@ static void decide(hf_mock *m, mock_req *r, struct MHD_Connection *conn, const c
 {
 	answer a = { 0 };
 	route rt = ROUTE_NONE;
-	bool path_known = false;
+	const char *allow = NULL;
 	size_t i;
 	char msg[300];
 
@@ -343,16 +350,17 @@ static void decide(hf_mock *m, mock_req *r, struct MHD_Connection *conn, const c
 	for (i = 0; i < HF_ARRAY_LEN(routes); i++) {
 		if (strcmp(routes[i].path, url))
 			continue;
-		path_known = true;
+		allow = routes[i].method;
 		if (!strcmp(routes[i].method, method))
 			rt = routes[i].r;
 	}
-	if (!path_known) {
+	if (!allow) {
 		snprintf(msg, sizeof(msg), "no such route: %.16s %.200s", method, url);
 		answer_error(&a, 404, msg, "invalid_request_error", "not_found");
 	} else if (rt == ROUTE_NONE) {
 		snprintf(msg, sizeof(msg), "%.16s is not allowed on %.200s", method, url);
 		answer_error(&a, 405, msg, "invalid_request_error", "method_not_allowed");
+		a.allow = allow;
 	} else if (r->too_big) {
 		answer_error(&a, 413, "the request body is too large", "invalid_request_error",
 		             "request_too_large");
@@ -534,7 +542,8 @@ int hf_mock_start(hf_mock **out, const hf_mock_options *opts, hf_error *err)
 	        0, NULL, NULL, on_request, m, MHD_OPTION_LISTEN_SOCKET, fd,
 	        MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT,
 	        (unsigned)CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S,
-	        MHD_OPTION_NOTIFY_COMPLETED, on_completed, m, MHD_OPTION_END);
+	        MHD_OPTION_NOTIFY_COMPLETED, on_completed, m, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+	        (size_t)CONNECTION_MEMORY, MHD_OPTION_END);
 	if (!m->daemon) {
 		if (fcntl(fd, F_GETFD) != -1)
 			close(fd);

@@ -98,12 +98,21 @@ static usage count_usage(const cJSON *request, const mock_reply *r)
 	return u;
 }
 
+/* An integer member. cJSON prints every number through "%1.15g" and a
+ * sscanf round trip; a raw decimal costs a fraction of that per reply. */
+static void add_int(cJSON *obj, const char *key, long v)
+{
+	char text[24];
+	snprintf(text, sizeof(text), "%ld", v);
+	cJSON_AddRawToObject(obj, key, text);
+}
+
 static cJSON *usage_json(usage u)
 {
 	cJSON *j = cJSON_CreateObject();
-	cJSON_AddNumberToObject(j, "prompt_tokens", (double)u.prompt);
-	cJSON_AddNumberToObject(j, "completion_tokens", (double)u.completion);
-	cJSON_AddNumberToObject(j, "total_tokens", (double)(u.prompt + u.completion));
+	add_int(j, "prompt_tokens", u.prompt);
+	add_int(j, "completion_tokens", u.completion);
+	add_int(j, "total_tokens", u.prompt + u.completion);
 	return j;
 }
 
@@ -115,7 +124,7 @@ static cJSON *envelope(const char *object, unsigned long id, const char *model)
 	snprintf(idtext, sizeof(idtext), "chatcmpl-mock-%lu", id);
 	cJSON_AddStringToObject(j, "id", idtext);
 	cJSON_AddStringToObject(j, "object", object);
-	cJSON_AddNumberToObject(j, "created", (double)MOCK_CREATED);
+	add_int(j, "created", MOCK_CREATED);
 	cJSON_AddStringToObject(j, "model", model);
 	return j;
 }
@@ -135,7 +144,7 @@ static cJSON *tool_call_json(const mock_call *c, int index, const char *args)
 {
 	cJSON *j = cJSON_CreateObject(), *fn;
 	if (index >= 0)
-		cJSON_AddNumberToObject(j, "index", index);
+		add_int(j, "index", index);
 	if (c->id)
 		cJSON_AddStringToObject(j, "id", c->id);
 	cJSON_AddStringToObject(j, "type", "function");
@@ -164,7 +173,7 @@ static int render_json(hf_buf *out, const mock_chat_in *in, const mock_reply *r,
 	int rc;
 
 	cJSON_AddItemToArray(choices, choice);
-	cJSON_AddNumberToObject(choice, "index", 0);
+	add_int(choice, "index", 0);
 	msg = cJSON_AddObjectToObject(choice, "message");
 	cJSON_AddStringToObject(msg, "role", "assistant");
 	if (r->content)
@@ -257,7 +266,7 @@ static void emit_call_args(stream *s, const mock_call *c, int i)
 		cJSON *d = cJSON_CreateObject(), *calls = cJSON_AddArrayToObject(d, "tool_calls");
 		cJSON *call = cJSON_CreateObject(), *fn;
 		char *piece = hf_strndup(c->arguments + from, ends[k] - from);
-		cJSON_AddNumberToObject(call, "index", i);
+		add_int(call, "index", i);
 		fn = cJSON_AddObjectToObject(call, "function");
 		cJSON_AddStringToObject(fn, "arguments", piece ? piece : "");
 		free(piece);
@@ -325,7 +334,7 @@ static int render_stream(mock_body *b, const mock_chat_in *in, const mock_reply 
 	choices = cJSON_AddArrayToObject(s.chunk, "choices");
 	s.choice = cJSON_CreateObject();
 	cJSON_AddItemToArray(choices, s.choice);
-	cJSON_AddNumberToObject(s.choice, "index", 0);
+	add_int(s.choice, "index", 0);
 	cJSON_AddObjectToObject(s.choice, "delta");
 	cJSON_AddNullToObject(s.choice, "logprobs");
 	cJSON_AddNullToObject(s.choice, "finish_reason");

@@ -7,6 +7,7 @@
  */
 #include "mock_internal.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
@@ -231,20 +232,51 @@ static void letter_hints(utf8proc_int32_t cp, int score[MOCK_LANG_COUNT])
 	}
 }
 
-static bool in_list(const char *const *list, const char *word)
+/* All stop words of all languages, sorted, for binary search. */
+typedef struct stopword {
+	const char *word;
+	mock_lang lang;
+} stopword;
+
+static stopword *stopwords;
+static size_t nstopwords;
+static pthread_once_t stopwords_once = PTHREAD_ONCE_INIT;
+
+static int cmp_stopword(const void *a, const void *b)
 {
-	for (; list && *list; list++)
-		if (!strcmp(*list, word))
-			return true;
-	return false;
+	return strcmp(((const stopword *)a)->word, ((const stopword *)b)->word);
 }
 
+static void index_stopwords(void)
+{
+	size_t n = 0, l;
+	const char *const *w;
+	for (l = 0; l < MOCK_LANG_COUNT; l++)
+		for (w = langs[l].stopwords; w && *w; w++)
+			n++;
+	stopwords = hf_calloc(n, sizeof(*stopwords));
+	if (!stopwords)
+		return; /* detection falls back to scripts and letters */
+	for (l = 0; l < MOCK_LANG_COUNT; l++)
+		for (w = langs[l].stopwords; w && *w; w++)
+			stopwords[nstopwords++] = (stopword){ *w, (mock_lang)l };
+	qsort(stopwords, nstopwords, sizeof(*stopwords), cmp_stopword);
+}
+
+/* Two points to every language that has word as a stop word. */
 static void word_hints(const char *word, int score[MOCK_LANG_COUNT])
 {
-	int l;
-	for (l = 0; l < MOCK_LANG_COUNT; l++)
-		if (in_list(langs[l].stopwords, word))
-			score[l] += 2;
+	stopword key = { word, MOCK_LANG_EN };
+	const stopword *hit = nstopwords ? bsearch(&key, stopwords, nstopwords,
+	                                           sizeof(*stopwords), cmp_stopword)
+	                                 : NULL;
+	const stopword *end = stopwords + nstopwords, *p;
+	if (!hit)
+		return;
+	while (hit > stopwords && !strcmp(hit[-1].word, word))
+		hit--;
+	for (p = hit; p < end && !strcmp(p->word, word); p++)
+		score[p->lang] += 2;
 }
 
 mock_lang mock_lang_detect(const char *text, size_t len)
@@ -268,6 +300,8 @@ mock_lang mock_lang_detect(const char *text, size_t len)
 	};
 	size_t i;
 	mock_lang other = MOCK_LANG_EN;
+
+	pthread_once(&stopwords_once, index_stopwords);
 
 	while (left > 0 && seen < MAX_CODEPOINTS) {
 		utf8proc_int32_t cp;
