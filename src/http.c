@@ -174,6 +174,8 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 
 	c->last_byte_ms = now_ms();
 	c->idle_armed = true;
+	if (!len || !strchr("HRXCrxc", p[0])) /* none of the lines below */
+		return len;
 	if (len > 5 && !strncmp(p, "HTTP/", 5)) {
 		const char *sp = memchr(p, ' ', len);
 		c->status = sp ? strtol(sp + 1, NULL, 10) : 0;
@@ -264,20 +266,19 @@ static int on_debug(CURL *h, curl_infotype type, char *data, size_t size, void *
 
 /* ---- the call ---- */
 
-static int add_header(struct curl_slist **list, const char *fmt, ...) HF_PRINTF(2, 3);
-static int add_header(struct curl_slist **list, const char *fmt, ...)
+/* Append the header line head + value (value may be NULL). */
+static int add_header(struct curl_slist **list, const char *head, const char *value)
 {
 	char line[4096];
+	size_t h = strlen(head), v = value ? strlen(value) : 0;
 	struct curl_slist *l;
-	va_list ap;
-	int n;
-	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(line))
+	if (h + v >= sizeof(line))
 		return HF_ELIMIT;
+	memcpy(line, head, h);
+	memcpy(line + h, value ? value : "", v);
+	line[h + v] = '\0';
 	l = curl_slist_append(*list, line);
-	explicit_bzero(line, (size_t)n);
+	explicit_bzero(line, h + v);
 	if (!l)
 		return HF_ENOMEM;
 	*list = l;
@@ -294,20 +295,20 @@ static int build_headers(hf_call *c, bool post, const char *provider, hf_error *
 	if (provider && !hf_header_safe(provider))
 		return hf_err(err, HF_EINVAL, "the provider name contains a control character");
 	if (post)
-		rc = add_header(&c->headers, "Content-Type: application/json");
+		rc = add_header(&c->headers, "Content-Type: application/json", NULL);
 	if (!rc)
-		rc = add_header(&c->headers, "Accept: %s",
+		rc = add_header(&c->headers, "Accept: ",
 		                c->stream ? "text/event-stream" : "application/json");
 	if (!rc && key && (ep->auth & HF_AUTH_BEARER))
-		rc = add_header(&c->headers, "Authorization: Bearer %s", key);
+		rc = add_header(&c->headers, "Authorization: Bearer ", key);
 	if (!rc && key && (ep->auth & HF_AUTH_X_API_KEY))
-		rc = add_header(&c->headers, "x-api-key: %s", key);
+		rc = add_header(&c->headers, "x-api-key: ", key);
 	if (!rc && provider && *provider)
-		rc = add_header(&c->headers, "OpenAI-Organization: %s", provider);
+		rc = add_header(&c->headers, "OpenAI-Organization: ", provider);
 	for (i = 0; !rc && ep->headers && ep->headers[i]; i++)
-		rc = add_header(&c->headers, "%s", ep->headers[i]);
+		rc = add_header(&c->headers, ep->headers[i], NULL);
 	if (!rc && post)
-		rc = add_header(&c->headers, "Expect:"); /* no 100-continue round trip */
+		rc = add_header(&c->headers, "Expect:", NULL); /* no 100-continue round trip */
 	if (rc == HF_ELIMIT)
 		return hf_err(err, rc, "a request header is longer than 4 KiB");
 	return rc ? hf_err(err, rc, "out of memory") : HF_OK;
@@ -410,7 +411,6 @@ int hf_call_setup(hf_call *c, CURL *easy, hf_error *err)
 
 	if (rc)
 		return rc;
-	curl_easy_reset(easy);
 #define SET(opt, val) \
 	do { \
 		if (r == CURLE_OK) \
@@ -433,19 +433,17 @@ int hf_call_setup(hf_call *c, CURL *easy, hf_error *err)
 	SET(CURLOPT_XFERINFODATA, c);
 	SET(CURLOPT_NOPROGRESS, 0L);
 	SET(CURLOPT_ERRORBUFFER, c->errbuf);
-	if (ep->insecure) { /* after the reset, certificates and host names are checked */
-		SET(CURLOPT_SSL_VERIFYPEER, 0L);
-		SET(CURLOPT_SSL_VERIFYHOST, 0L);
-	}
-	if (c->body) { /* else GET, the method after the reset */
+	SET(CURLOPT_SSL_VERIFYPEER, ep->insecure ? 0L : 1L);
+	SET(CURLOPT_SSL_VERIFYHOST, ep->insecure ? 0L : 2L);
+	if (c->body) {
 		SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)c->body_len);
 		SET(CURLOPT_POSTFIELDS, c->body);
+	} else {
+		SET(CURLOPT_HTTPGET, 1L);
 	}
-	if (trace) {
-		SET(CURLOPT_DEBUGFUNCTION, on_debug);
-		SET(CURLOPT_DEBUGDATA, c);
-		SET(CURLOPT_VERBOSE, 1L);
-	}
+	SET(CURLOPT_DEBUGFUNCTION, trace ? on_debug : NULL);
+	SET(CURLOPT_DEBUGDATA, c);
+	SET(CURLOPT_VERBOSE, trace ? 1L : 0L);
 #undef SET
 	if (r != CURLE_OK)
 		return hf_err(err, r == CURLE_OUT_OF_MEMORY ? HF_ENOMEM : HF_ENET,

@@ -61,8 +61,10 @@ int hf_call_new(hf_call **out, const hf_endpoint *ep, const hf_call_spec *spec,
                 hf_error *err);
 void hf_call_free(hf_call *c);
 
-/* Configure `easy` for the next attempt (resets the handle's options, keeps
- * its connection cache). */
+/* Configure `easy` for the next attempt: sets every option a call uses, so
+ * each attempt starts from the same configuration whatever the handle did
+ * before (cheaper than curl_easy_reset; options only others use, such as
+ * CURLOPT_PRIVATE, are left as they are). Keeps the connection cache. */
 int hf_call_setup(hf_call *c, CURL *easy, hf_error *err);
 
 /* Results of hf_call_finish. */
