@@ -65,10 +65,18 @@ static void render_json(const hf_event *ev)
 		break;
 	case HF_EVENT_TEXT_DELTA:
 	case HF_EVENT_MESSAGE:
-	case HF_EVENT_WARNING:
+	case HF_EVENT_WARNING: {
+		/* event text is text_len bytes, not necessarily NUL-terminated */
+		char *text = malloc(ev->text_len + 1);
 		add_str(o, "agent", ev->agent);
-		add_str(o, ev->type == HF_EVENT_WARNING ? "message" : "text", ev->text);
+		if (text) {
+			memcpy(text, ev->text, ev->text_len);
+			text[ev->text_len] = '\0';
+		}
+		add_str(o, ev->type == HF_EVENT_WARNING ? "message" : "text", text);
+		free(text);
 		break;
+	}
 	case HF_EVENT_USAGE:
 		add_str(o, "agent", ev->agent);
 		json_usage(o, &ev->usage);
