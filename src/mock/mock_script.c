@@ -376,10 +376,11 @@ static int load_entry(entry *e, const cJSON *j, const char *path, size_t i, hf_e
 			return hf_err(err, HF_ECONFIG, "%s: entry %zu: \"fault\" is a string like "
 			                               "\"429;ms=50\"",
 			              path, i);
-		rc = mock_fault_parse(&f, fault->valuestring, err);
-		if (rc) {
+		if (mock_fault_parse(&f, fault->valuestring, err)) {
 			hf_err_prefix(err, "%s: entry %zu", path, i);
-			return rc;
+			if (err)
+				err->code = HF_ECONFIG;
+			return HF_ECONFIG;
 		}
 		e->fault = hf_strdup(fault->valuestring);
 		if (!e->fault)
