@@ -1,0 +1,403 @@
+#!/usr/bin/env python3
+"""report.py - bench/run's statistics, markdown table and JSON results.
+
+Reads the work directory bench/run filled:
+  raw/FIGURE/REPEAT.out   one sample per repeat: the contender's JSON line
+                          (bench_floor, bench_triage, triage.mjs), JSON lines
+                          of coldstart.py (raw/cold.S/), or `name key=value`
+                          lines (bench_engine, bench_sse, ...)
+  check/S/NAME.json       equal_work.py's verdict per contender and mode
+  failures                what broke
+Every figure is the median over the repeats with min and max; a ratio is
+taken per repeat (the contenders of one repeat ran back to back) and
+summarised the same way. Prints the markdown on stdout and writes --out.
+"""
+import argparse
+import datetime
+import json
+import os
+import pathlib
+import platform
+import statistics
+import subprocess
+
+MODES = ("stream", "nostream")
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+MIB = 1024.0
+
+
+def parse_out(path):
+    """Figures of one output: {key: {metric: value}}, JSON lines under the
+    contender's name, `name key=value` lines under name (graph_load lines
+    under graph_load.SOURCE)."""
+    figs = {}
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        line = line.strip()
+        if line.startswith("{"):
+            obj = json.loads(line)
+            figs[obj.get("contender", "json")] = obj
+        elif "=" in line and " " in line:
+            name, *pairs = line.split()
+            vals = {}
+            for p in pairs:
+                k, _, v = p.partition("=")
+                try:
+                    vals[k] = float(v)
+                except ValueError:
+                    vals[k] = v
+            if name == "graph_load":
+                name += "." + str(vals.get("source"))
+            figs[name] = vals
+    return figs
+
+
+class Samples:
+    """FIGURE -> repeat -> parsed output."""
+
+    def __init__(self, work):
+        self.by = {}
+        raw = work / "raw"
+        for d in sorted(raw.iterdir()) if raw.exists() else []:
+            for f in d.glob("*.out"):
+                rep = int(f.stem)
+                figs = parse_out(f)
+                if d.name.startswith("cold."):  # one JSON line per contender
+                    mode = d.name.split(".", 1)[1]
+                    for name, obj in figs.items():
+                        self.by.setdefault(f"{name}-once.{mode}", {})[rep] = obj
+                else:
+                    self.by.setdefault(d.name, {})[rep] = figs
+
+    def values(self, figure, key, metric):
+        """{repeat: value} of one metric; key None: a contender's JSON line."""
+        out = {}
+        for rep, figs in self.by.get(figure, {}).items():
+            obj = figs if key is None else figs.get(key)
+            if isinstance(obj, dict) and key is None and "contender" not in obj:
+                obj = next(iter(obj.values()), None)  # a JSON line under its name
+            if isinstance(obj, dict) and isinstance(obj.get(metric), (int, float)):
+                out[rep] = float(obj[metric])
+        return out
+
+
+def summary(vals):
+    """{median, min, max, samples} of {repeat: value}, or None."""
+    if not vals:
+        return None
+    xs = [vals[k] for k in sorted(vals)]
+    return {"median": statistics.median(xs), "min": min(xs), "max": max(xs), "samples": xs}
+
+
+def ratio(num, den):
+    """Per-repeat ratio num/den over the repeats both have."""
+    return summary({k: num[k] / den[k] for k in num if k in den and den[k]})
+
+
+def fmt(x):
+    if x is None:
+        return "—"
+    a = abs(x)
+    if a >= 1000:
+        return f"{x:,.0f}"
+    if a >= 100:
+        return f"{x:.0f}"
+    if a >= 10:
+        return f"{x:.1f}"
+    if a >= 1:
+        return f"{x:.2f}"
+    return f"{x:.3f}"
+
+
+def cell(s, scale=1.0):
+    if not s:
+        return "—"
+    m, lo, hi = (s[k] / scale for k in ("median", "min", "max"))
+    return fmt(m) if len(s["samples"]) == 1 else f"{fmt(m)} ({fmt(lo)}–{fmt(hi)})"
+
+
+def rcell(s):
+    if not s:
+        return "—"
+    m, lo, hi = s["median"], s["min"], s["max"]
+    return f"{fmt(m)}×" if len(s["samples"]) == 1 else f"{fmt(m)}× ({fmt(lo)}–{fmt(hi)})"
+
+
+# The triage contenders: column -> (figure prefix per kind of timing).
+COLUMNS = {
+    "floor": {"seq": "floor-seq", "conc": "floor-conc", "once": "floor-once"},
+    "handoff": {"seq": "handoff-seq", "conc": "engine-conc", "once": "run-once"},
+    "sdk": {"seq": "sdk-seq", "conc": "sdk-conc", "once": "sdk-once"},
+}
+# Rows: (label, kind, metric, unit scale, higher is better, key for targets)
+ROWS = [
+    ("sequential: ms per run", "seq", "ms_per_run", 1, False, "seq_ms"),
+    ("sequential: p50 ms", "seq", "p50_ms", 1, False, None),
+    ("sequential: p99 ms", "seq", "p99_ms", 1, False, None),
+    ("sequential: peak RSS MiB", "seq", "peak_rss_kib", MIB, False, "seq_rss"),
+    ("{conc} in flight: runs/s", "conc", "runs_per_s", 1, True, "conc_rps"),
+    ("{conc} in flight: p50 ms", "conc", "p50_ms", 1, False, None),
+    ("{conc} in flight: p99 ms", "conc", "p99_ms", 1, False, "conc_p99"),
+    ("cold start (one run, fresh process): wall ms", "once", "wall_ms", 1, False, "cold_ms"),
+    ("cold start: peak RSS MiB", "once", "peak_rss_kib", MIB, False, "cold_rss"),
+]
+
+
+def machine():
+    model = "unknown"
+    try:
+        for line in open("/proc/cpuinfo", encoding="utf-8"):
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cores": os.cpu_count(), "cpu_model": model, "kernel": platform.release(),
+            "os": platform.platform()}
+
+
+def git_commit(root):
+    try:
+        head = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", root, "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True).stdout.strip()
+        return head + ("+changes" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+class Report:
+    def __init__(self, args):
+        self.a = args
+        self.work = pathlib.Path(args.work)
+        self.s = Samples(self.work)
+        self.figures, self.ratios, self.targets = {}, {}, []
+        self.md = []
+        self.checks = self.read_checks()
+
+    def read_checks(self):
+        out = {}
+        for mode in MODES:
+            for f in sorted((self.work / "check" / mode).glob("*.json")):
+                try:
+                    out.setdefault(mode, {})[f.stem] = json.loads(f.read_text(encoding="utf-8"))
+                except ValueError:
+                    pass
+        return out
+
+    def fig(self, name, figure, key, metric):
+        vals = self.s.values(figure, key, metric)
+        if vals:
+            self.figures[name] = summary(vals)
+        return vals
+
+    def target(self, what, mode, s, op, limit, shown):
+        """Record a target; returns the mark for the table."""
+        if not s:
+            self.targets.append({"what": what, "mode": mode, "target": shown, "value": None,
+                                 "met": None})
+            return f"{shown} —"
+        v = s["median"]
+        met = v <= limit if op == "<=" else v >= limit
+        self.targets.append({"what": what, "mode": mode, "target": shown, "value": v, "met": met})
+        return f"{shown} {'✓' if met else '✗'}"
+
+    def not_run(self, prefix, mode):
+        """Why the contender of a figure prefix (floor-seq, run-once, ...)
+        has no figures, or None."""
+        name = prefix.rsplit("-", 1)[0]
+        if name == "sdk" and self.a.sdk_status != "ok":
+            return self.a.sdk_status
+        check = self.checks.get(mode, {}).get(name)
+        if check is None:
+            return "broken (see Broken)"
+        if not check.get("equal"):
+            return "not timed: different work (see Equal work)"
+        return None
+
+    # ---- the triage table ----
+
+    def triage(self, mode):
+        conc = self.a.concurrency
+        head = "streaming" if mode == "stream" else "non-streaming"
+        primary = " (primary)" if mode == "stream" else ""
+        self.md += [
+            f"### Triage example, {head}{primary}",
+            "",
+            "| figure | floor (libcurl) | handoff | handoff ÷ floor | target | "
+            "Agents SDK (JS) | SDK ÷ floor | handoff vs SDK |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for label, kind, metric, scale, higher, tkey in ROWS:
+            vals, cells = {}, {}
+            for col, figs in COLUMNS.items():
+                figure = f"{figs[kind]}.{mode}"
+                key = None
+                if figure.startswith("engine-conc"):
+                    key = "engine_50"
+                    if metric == "peak_rss_kib":
+                        continue
+                vals[col] = self.fig(f"{figure}.{metric}", figure, key, metric)
+                cells[col] = cell(summary(vals[col]), scale)
+                reason = self.not_run(figs[kind], mode)
+                if reason and not vals[col]:
+                    cells[col] = reason
+            hf = ratio(vals.get("handoff", {}), vals.get("floor", {}))
+            sf = ratio(vals.get("sdk", {}), vals.get("floor", {}))
+            # handoff vs SDK: how many times better handoff is.
+            hs = ratio(vals.get("handoff", {}), vals.get("sdk", {})) if higher else \
+                ratio(vals.get("sdk", {}), vals.get("handoff", {}))
+            for name, r in ((f"handoff/floor.{mode}.{kind}.{metric}", hf),
+                            (f"sdk/floor.{mode}.{kind}.{metric}", sf),
+                            (f"handoff_advantage_over_sdk.{mode}.{kind}.{metric}", hs)):
+                if r:
+                    self.ratios[name] = r
+            word = "more" if higher else ("less" if "rss" in metric else "faster")
+            vs = f"{rcell(hs)} {word}" if hs else "—"
+            tgt = ""
+            if tkey == "seq_ms":
+                tgt = self.target("handoff in process ÷ floor, ms per run", mode, hf, "<=", 1.10,
+                                  "≤ 1.10×")
+                vs += " " + self.target("Agents SDK ÷ handoff, ms per run", mode, hs, ">=", 10,
+                                        "(≥ 10×)")
+            elif tkey == "seq_rss":
+                vs += " " + self.target("Agents SDK ÷ handoff, peak RSS", mode, hs, ">=", 10,
+                                        "(≥ 10×)")
+            elif tkey == "conc_rps":
+                tgt = self.target(f"engine ÷ floor, runs/s at {conc} in flight", mode, hf, ">=",
+                                  0.8, "≥ 0.8×")
+            elif tkey == "conc_p99":
+                tgt = self.target(f"engine ÷ floor, p99 at {conc} in flight", mode, hf, "<=",
+                                  1.5, "≤ 1.5×")
+            elif tkey == "cold_ms":
+                tgt = self.target("handoff run ÷ floor process, cold start", mode, hf, "<=", 1.5,
+                                  "≤ 1.5×")
+            elif tkey == "cold_rss":
+                rss = summary(vals.get("handoff", {}))
+                tgt = self.target("handoff run peak RSS (MiB)", mode,
+                                  rss and {**rss, "median": rss["median"] / MIB}, "<=", 12,
+                                  "≤ 12 MiB")
+            self.md.append(f"| {label.format(conc=conc)} | {cells['floor']} | "
+                           f"{cells.get('handoff', '—')} | {rcell(hf)} | {tgt} | "
+                           f"{cells['sdk']} | {rcell(sf)} | {vs} |")
+        # Extra: handoff with its SQLite store.
+        for label, figure, metric, scale, base in (
+                ("sequential, SQLite store: ms per run", "handoff-sqlite-seq", "ms_per_run", 1,
+                 "floor-seq"),
+                ("sequential, SQLite store: peak RSS MiB", "handoff-sqlite-seq", "peak_rss_kib",
+                 MIB, "floor-seq"),
+                ("cold start, SQLite store: wall ms", "run-sqlite-once", "wall_ms", 1,
+                 "floor-once"),
+                ("cold start, SQLite store: peak RSS MiB", "run-sqlite-once", "peak_rss_kib", MIB,
+                 "floor-once")):
+            v = self.fig(f"{figure}.{mode}.{metric}", f"{figure}.{mode}", None, metric)
+            r = ratio(v, self.s.values(f"{base}.{mode}", None, metric))
+            if r:
+                self.ratios[f"{figure}/floor.{mode}.{metric}"] = r
+            self.md.append(f"| {label} (extra) | | {cell(summary(v), scale)} | {rcell(r)} | | | | |")
+        self.md.append("")
+
+    # ---- handoff's own figures ----
+
+    def own(self):
+        a = self.a
+        self.md += ["### handoff's own figures", "", "| figure | value | target |", "|---|---|---|"]
+        rows = [
+            (f"engine: {a.conversations:,} conversations at {a.latency} ms mock latency, wall s",
+             "engine-10k", "engine_10k", "wall_s", 1, "<=", 2.0, "≤ 2.0 s"),
+            ("engine: memory per conversation in flight, KiB", "engine-10k", "engine_10k",
+             "kib_per_conversation", 1, "<=", 32, "≤ 32 KiB"),
+            ("SSE parse, MB/s", "sse", "sse_parse", "mb_per_s", 1, ">=", 1000, "≥ 1,000 MB/s"),
+            ("SSE parse + chunk assembly, MB/s (extra)", "sse", "sse_assemble", "mb_per_s", 1,
+             None, None, ""),
+            ("graph load, 1,000 agents × 10 handoffs, directory: ms", "graph",
+             "graph_load.directory", "ms_median", 1, "<=", 20, "≤ 20 ms"),
+            ("graph load, directory: peak RSS MiB", "graph", "graph_load.directory",
+             "peak_rss_kib", MIB, "<=", 20, "≤ 20 MiB"),
+            ("graph load, from memory: ms", "graph", "graph_load.memory", "ms_median", 1, "<=",
+             20, "≤ 20 ms"),
+            ("graph load, from memory: peak RSS MiB", "graph", "graph_load.memory",
+             "peak_rss_kib", MIB, "<=", 20, "≤ 20 MiB"),
+            ("client overhead: hf_call ÷ bare libcurl, per request", "client", "client_overhead",
+             "ratio", 1, "<=", 1.10, "≤ 1.10"),
+            ("client overhead with reply parsing (extra)", "client", "client_overhead",
+             "parsed_ratio", 1, None, None, ""),
+            ("handoff mock: requests/s (one thread, 64 connections)", "mock-rps", "mock_rps",
+             "rps", 1, ">=", 20000, "≥ 20,000"),
+        ]
+        for label, figure, key, metric, scale, op, limit, shown in rows:
+            vals = self.fig(f"{figure}.{key}.{metric}", figure, key, metric)
+            s = summary(vals)
+            scaled = s and {**s, **{k: s[k] / scale for k in ("median", "min", "max")}}
+            mark = self.target(label, "any", scaled, op, limit, shown) if op else ""
+            self.md.append(f"| {label} | {cell(s, scale)} | {mark} |")
+        self.md.append("")
+
+    def equal_work(self):
+        self.md += ["### Equal work (checked before timing)", ""]
+        for mode in MODES:
+            for name, c in self.checks.get(mode, {}).items():
+                if name == "handoff":
+                    continue
+                verdict = "same requests" if c.get("equal") else "DIFFERENT WORK, not timed"
+                extra = "; ".join(c.get("normalised", []) + c.get("differences", [])[:3])
+                self.md.append(f"- {name} ({mode}): {verdict}"
+                               f" ({c.get('requests')} requests){': ' + extra if extra else ''}")
+        if self.a.sdk_status != "ok":
+            self.md.append(f"- Agents SDK: {self.a.sdk_status}")
+        self.md.append("")
+
+    def run(self):
+        a = self.a
+        m = machine()
+        date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        self.md += [
+            f"## handoff benchmarks — {date}",
+            "",
+            f"Machine: {m['cores']} cores, {m['cpu_model']}, Linux {m['kernel']}; load average "
+            f"{a.load_start} at the start, {a.load_end} at the end. CPUs: {a.cpus}.",
+            f"Command: `{a.command}` (commit {git_commit(str(ROOT)) or 'unknown'}).",
+            f"N = {a.n} runs ({a.warmup} warm-up), {a.concurrency} in flight, "
+            f"{a.cold_runs} cold starts per repeat; medians of {a.repeats} repeat(s), "
+            "min–max in brackets; ratios taken per repeat." + (" QUICK SMOKE RUN: figures are "
+                                                               "not meaningful." if a.quick else ""),
+            "",
+        ]
+        for mode in MODES:
+            self.triage(mode)
+        self.own()
+        self.equal_work()
+        failures = [l for l in (self.work / "failures").read_text().splitlines() if l.strip()] \
+            if (self.work / "failures").exists() else []
+        if failures:
+            self.md += ["### Broken", ""] + [f"- {f}" for f in failures] + [""]
+        print("\n".join(self.md))
+        result = {
+            "date": date, "command": a.command, "commit": git_commit(str(ROOT)),
+            "machine": m, "load_average": {"start": a.load_start, "end": a.load_end},
+            "cpus": a.cpus,
+            "settings": {"quick": bool(a.quick), "repeats": a.repeats, "n": a.n,
+                         "warmup": a.warmup, "concurrency": a.concurrency,
+                         "cold_runs": a.cold_runs, "conversations": a.conversations,
+                         "latency_ms": a.latency, "primary_mode": "stream"},
+            "agents_sdk": a.sdk_status, "equal_work": self.checks, "figures": self.figures,
+            "ratios": self.ratios, "targets": self.targets, "failures": failures,
+            "table_markdown": "\n".join(self.md),
+        }
+        with open(a.out, "w", encoding="utf-8") as f:
+            json.dump(result, f, ensure_ascii=False, indent=1)
+            f.write("\n")
+
+
+def main():
+    p = argparse.ArgumentParser()
+    for k in ("work", "out", "command", "sdk-status", "load-start", "load-end", "cpus"):
+        p.add_argument("--" + k, required=True)
+    for k in ("quick", "repeats", "n", "warmup", "concurrency", "cold-runs", "conversations",
+              "latency"):
+        p.add_argument("--" + k, type=int, required=True)
+    Report(p.parse_args()).run()
+
+
+if __name__ == "__main__":
+    main()
