@@ -4,7 +4,8 @@
  * global.c) fails, over loading the default graph (as one YAML text and
  * from agents/) and over whole triage turns through hf_run against the mock
  * with a SQLite store: a new session streamed, and a second turn of a
- * stored session, not streamed. Every run that hit the failure must end in
+ * stored session, not streamed; and the first turn through an engine
+ * (hf_engine_submit, curl multi). Every run that hit the failure must end in
  * a clean error (HF_ENOMEM, or the error the failed step maps to) with a
  * message, never a crash, and under ASan never a leak; after a failed turn
  * the session object and the stored session are as they were.
@@ -32,6 +33,7 @@
 #include <unistd.h>
 
 #define SESSION_ID "sweep"
+#define ENGINE_SESSION_ID "sweep-engine"
 
 static struct {
 	pid_t mock_pid;
@@ -202,8 +204,8 @@ typedef struct turn_case {
 	size_t stored_before; /* messages the stored session holds before the turn */
 } turn_case;
 
-/* Messages of session SESSION_ID in the store (0 when absent); no failures. */
-static size_t stored_count(void)
+/* Messages of session id in the store (0 when absent); no failures. */
+static size_t stored_count(const char *id)
 {
 	hf_store *st = NULL;
 	hf_session *s = NULL;
@@ -211,7 +213,7 @@ static size_t stored_count(void)
 	size_t n = 0;
 	int rc;
 	assert_int_equal(hf_store_open_sqlite(&st, fx.db, &err), HF_OK);
-	rc = hf_store_load(&s, st, SESSION_ID, &err);
+	rc = hf_store_load(&s, st, id, &err);
 	if (rc != HF_ENOTFOUND) {
 		assert_int_equal(rc, HF_OK);
 		n = hf_session_message_count(s);
@@ -280,7 +282,73 @@ static const turn_case *current;
 /* After each run: a failed turn left the stored session as it was. */
 static void check_store(int rc)
 {
-	assert_int_equal(stored_count(), current->stored_before + (rc == HF_OK ? 4 : 0));
+	assert_int_equal(stored_count(SESSION_ID), current->stored_before + (rc == HF_OK ? 4 : 0));
+}
+
+/* The first turn again, through an engine (curl multi): submit, run until
+ * idle, free. The turn completes exactly once, with the code the run ends
+ * with; when that is an error, the session and the store are as before. */
+typedef struct engine_result {
+	int completions;
+	int code;
+	hf_error error;
+} engine_result;
+
+static void on_complete(const hf_completion *c, void *payload)
+{
+	engine_result *r = payload;
+	r->completions++;
+	r->code = c->code;
+	if (c->error)
+		r->error = *c->error;
+}
+
+static int engine_turn(void *arg, hf_error *err)
+{
+	engine_result r;
+	hf_client_options co = HF_CLIENT_OPTIONS_INIT;
+	hf_engine_options eo = HF_ENGINE_OPTIONS_INIT;
+	hf_engine *e = NULL;
+	hf_store *st = NULL;
+	hf_session *s = NULL;
+	bool submitted = false;
+	int rc;
+	(void)arg;
+
+	memset(&r, 0, sizeof(r));
+	co.base_url = fx.base;
+	co.max_retries = 0;
+	eo.client = &co;
+	eo.graph = fx.g;
+	eo.on_complete = on_complete;
+	eo.payload = &r;
+	rc = hf_engine_new(&e, &eo, err);
+	if (!rc)
+		rc = hf_store_open_sqlite(&st, fx.db, err);
+	if (!rc)
+		rc = hf_session_new(&s, ENGINE_SESSION_ID, err);
+	if (!rc)
+		submitted = !(rc = hf_engine_submit(NULL, e, fx.g, s, st, "Hola", NULL, err));
+	if (submitted) {
+		rc = hf_engine_run_until_idle(e, err);
+		hf_engine_free(e); /* completes the turn if it is still in flight */
+		e = NULL;
+		assert_int_equal(r.completions, 1);
+		if (!rc && r.code) {
+			rc = r.code;
+			*err = r.error;
+		}
+		assert_int_equal(hf_session_message_count(s), rc ? 0 : 4);
+	}
+	hf_engine_free(e);
+	hf_session_free(s);
+	hf_store_free(st);
+	return rc;
+}
+
+static void check_engine_store(int rc)
+{
+	assert_int_equal(stored_count(ENGINE_SESSION_ID), rc == HF_OK ? 4 : 0);
 }
 
 static void test_turns(void **state)
@@ -296,6 +364,8 @@ static void test_turns(void **state)
 	current = &second;
 	assert_true(sweep("second turn, not streamed, stored session", turn, check_store,
 	                  (void *)&second) > 100);
+	assert_true(sweep("first turn through an engine", engine_turn, check_engine_store, NULL) >
+	            100);
 }
 
 /* ---- set-up ---- */
