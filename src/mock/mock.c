@@ -101,26 +101,20 @@ char *mock_error_json(const char *message, const char *type, const char *code)
 	return text;
 }
 
-/* Set a JSON body (owned text; NULL means out of memory: 500). */
+/* Set a JSON body from text (owned). Out of memory (text NULL) leaves no
+ * body: the connection is then closed without a reply. */
 static void answer_json(answer *a, unsigned status, char *text)
 {
 	a->content_type = "application/json";
-	a->body = hf_calloc(1, sizeof(*a->body));
-	if (a->body)
+	a->status = status;
+	a->body = text ? hf_calloc(1, sizeof(*a->body)) : NULL;
+	if (a->body) {
 		a->body->sized = true;
-	if (!text || !a->body || hf_buf_puts(&a->body->head, text)) {
-		static const char oom[] = "{\"error\":{\"message\":\"the mock ran out of memory\","
-		                          "\"type\":\"server_error\",\"code\":\"out_of_memory\"}}";
-		status = 500;
-		if (a->body) {
-			hf_buf_reset(&a->body->head);
-			if (hf_buf_puts(&a->body->head, oom)) {
-				mock_body_free(a->body);
-				a->body = NULL;
-			}
+		if (hf_buf_puts(&a->body->head, text)) {
+			mock_body_free(a->body);
+			a->body = NULL;
 		}
 	}
-	a->status = status;
 	free(text);
 }
 
@@ -218,7 +212,7 @@ static void do_chat(hf_mock *m, const mock_req *r, answer *a)
 		answer_json(a, 500, NULL);
 		goto done;
 	}
-	a->status = out.status;
+	a->status = 200;
 	a->content_type = out.content_type;
 	a->body = out.body;
 done:

@@ -162,6 +162,17 @@ static int print_into(hf_buf *out, cJSON *j)
 	return rc;
 }
 
+/* OVERSIZE_UNIT bytes of 'x' (owned), the filler of oversize replies. */
+static char *filler(void)
+{
+	char *f = hf_malloc(OVERSIZE_UNIT + 1);
+	if (f) {
+		memset(f, 'x', OVERSIZE_UNIT);
+		f[OVERSIZE_UNIT] = '\0';
+	}
+	return f;
+}
+
 /* ---- non-streaming ---- */
 
 static int render_json(hf_buf *out, const mock_chat_in *in, const mock_reply *r, usage u)
@@ -276,13 +287,19 @@ static void emit_call_args(stream *s, const mock_call *c, int i)
 	}
 }
 
+/* The usage chunk: no choices, the counts. */
 static void emit_usage(stream *s, const mock_chat_in *in, usage u)
 {
 	cJSON *j = envelope("chat.completion.chunk", in->id, model_of(in->request));
+	char *text;
 	cJSON_AddArrayToObject(j, "choices");
 	cJSON_AddItemToObject(j, "usage", usage_json(u));
-	if (!s->rc)
-		s->rc = print_into(s->out, j) ? HF_ENOMEM : HF_OK;
+	text = cJSON_PrintUnformatted(j);
+	if (text)
+		emit_line(s, text, strlen(text));
+	else
+		s->rc = HF_ENOMEM;
+	free(text);
 	cJSON_Delete(j);
 }
 
@@ -309,11 +326,8 @@ static void emit_end(stream *s, const mock_chat_in *in, const mock_reply *r, usa
                      bool usage_on)
 {
 	emit(s, NULL, finish_reason(r));
-	if (usage_on && !s->rc) {
-		hf_buf_puts(s->out, "data: ");
+	if (usage_on)
 		emit_usage(s, in, u);
-		hf_buf_puts(s->out, "\n\n");
-	}
 	if (!s->rc)
 		s->rc = hf_buf_puts(s->out, "data: [DONE]\n\n");
 }
@@ -382,17 +396,15 @@ static int render_stream(mock_body *b, const mock_chat_in *in, const mock_reply 
 		emit_call_head(&s, &r->calls[i], (int)i);
 		emit_call_args(&s, &r->calls[i], (int)i);
 	}
-	if (fault == MOCK_FAULT_OVERSIZE) {
-		char *fill = malloc(OVERSIZE_UNIT + 1);
-		if (fill) {
-			memset(fill, 'x', OVERSIZE_UNIT);
-			s.out = &b->unit;
+	if (fault == MOCK_FAULT_OVERSIZE) { /* filler events, then the end */
+		char *fill = filler();
+		s.out = &b->unit;
+		if (fill)
 			emit_content(&s, fill, 0, OVERSIZE_UNIT);
-			free(fill);
-			b->unit_count = in->fault->bytes / (b->unit.len ? b->unit.len : 1) + 1;
-		} else {
+		else
 			s.rc = HF_ENOMEM;
-		}
+		free(fill);
+		b->unit_count = in->fault->bytes / (b->unit.len ? b->unit.len : 1) + 1;
 		s.out = &b->tail;
 	}
 	emit_end(&s, in, r, u, usage_on);
@@ -414,15 +426,14 @@ static int render_oversize_json(mock_body *b, const mock_chat_in *in, const mock
 	mark = rc ? NULL : strstr(text.data, FILL_MARK);
 	if (mark) {
 		size_t at = (size_t)(mark - text.data);
+		char *fill = filler();
 		rc = hf_buf_append(&b->head, text.data, at);
 		if (!rc)
 			rc = hf_buf_puts(&b->tail, mark + strlen(FILL_MARK));
-		if (!rc && !(rc = hf_buf_grow(&b->unit, OVERSIZE_UNIT))) {
-			memset(b->unit.data, 'x', OVERSIZE_UNIT);
-			b->unit.len = OVERSIZE_UNIT;
-			b->unit.data[b->unit.len] = '\0';
-			b->unit_count = in->fault->bytes / OVERSIZE_UNIT + 1;
-		}
+		if (!rc)
+			rc = fill ? hf_buf_append(&b->unit, fill, OVERSIZE_UNIT) : HF_ENOMEM;
+		free(fill);
+		b->unit_count = in->fault->bytes / OVERSIZE_UNIT + 1;
 	} else if (!rc) {
 		rc = HF_ENOMEM;
 	}
@@ -438,7 +449,6 @@ int mock_chat_render(mock_chat_out *out, const mock_chat_in *in)
 	mock_body *b = hf_calloc(1, sizeof(*b));
 	int rc;
 
-	out->status = 200;
 	out->body = NULL;
 	if (!b)
 		return HF_ENOMEM;

@@ -5,7 +5,6 @@
  */
 #include "mock_internal.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>

@@ -191,7 +191,6 @@ void mock_body_free(mock_body *b);
 /* ---- mock_chat.c: chat-completion replies ---- */
 
 typedef struct mock_chat_out {
-	unsigned status;
 	const char *content_type;
 	mock_body *body;     /* owned */
 } mock_chat_out;
@@ -201,7 +200,6 @@ typedef struct mock_chat_in {
 	const mock_reply *reply;
 	const mock_fault *fault;   /* the body-shaping fault, or NULL */
 	unsigned long id;          /* chatcmpl-mock-<id> */
-	size_t prompt_bytes;       /* for usage */
 } mock_chat_in;
 
 /* Render the reply, as JSON or as an SSE stream (request "stream": true),

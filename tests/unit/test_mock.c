@@ -51,6 +51,23 @@ static char *join(const cJSON *data, const char *key)
 	return out;
 }
 
+/* GET path and check the comma-joined `key` of its "data" list. */
+static void expect_list(hf_mock *m, const char *path, const char *key, const char *want)
+{
+	tm_resp r;
+	cJSON *j;
+	char *got;
+	tm_get(&r, m, path);
+	assert_int_equal(r.status, 200);
+	j = tm_json(&r);
+	got = join(cJSON_GetObjectItem(j, "data"), key);
+	if (strcmp(got, want))
+		fail_msg("%s: %s is '%s', expected '%s'", path, key, got, want);
+	free(got);
+	cJSON_Delete(j);
+	tm_resp_dispose(&r);
+}
+
 static void test_port_zero_and_url(void **state)
 {
 	hf_mock *a = tm_start(NULL), *b = tm_start(NULL);
@@ -190,22 +207,18 @@ static void test_v1_models_and_no_catalogue(void **state)
 {
 	hf_mock *m = tm_start(NULL);
 	tm_resp r;
-	cJSON *j, *data, *first;
-	char *ids;
+	cJSON *j, *first;
 	(void)state;
+	/* one entry per model id, though llama and deepseek have two providers */
+	expect_list(m, "/v1/models", "id",
+	            "gpt-4o,gpt-4o-mini,llama-3.1-70b-instruct,deepseek-r1,qwen2.5-72b");
 	tm_get(&r, m, "/v1/models");
-	assert_int_equal(r.status, 200);
 	j = tm_json(&r);
 	assert_string_equal(cJSON_GetObjectItem(j, "object")->valuestring, "list");
-	data = cJSON_GetObjectItem(j, "data");
-	ids = join(data, "id");
-	/* one entry per model id, though llama and deepseek have two providers */
-	assert_string_equal(ids, "gpt-4o,gpt-4o-mini,llama-3.1-70b-instruct,deepseek-r1,qwen2.5-72b");
-	first = cJSON_GetArrayItem(data, 0);
+	first = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "data"), 0);
 	assert_string_equal(cJSON_GetObjectItem(first, "object")->valuestring, "model");
 	assert_string_equal(cJSON_GetObjectItem(first, "owned_by")->valuestring, "OpenAI");
 	assert_true(cJSON_IsNumber(cJSON_GetObjectItem(first, "created")));
-	free(ids);
 	cJSON_Delete(j);
 	tm_resp_dispose(&r);
 
@@ -224,14 +237,11 @@ static void test_compute_models(void **state)
 	hf_mock *m = tm_start(NULL);
 	tm_resp r;
 	cJSON *j, *first;
-	char *s;
 	(void)state;
+	expect_list(m, "/compute/models", "provider",
+	            "OpenAI,OpenAI,Together,Lepton,DeepSeek,Together,Nébula Compute");
 	tm_get(&r, m, "/compute/models");
-	assert_int_equal(r.status, 200);
 	j = tm_json(&r);
-	s = join(cJSON_GetObjectItem(j, "data"), "provider");
-	assert_string_equal(s, "OpenAI,OpenAI,Together,Lepton,DeepSeek,Together,Nébula Compute");
-	free(s);
 	first = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "data"), 0);
 	assert_string_equal(cJSON_GetObjectItem(first, "name")->valuestring, "GPT-4o");
 	assert_int_equal(cJSON_GetObjectItem(first, "context_length")->valueint, 128000);
@@ -241,20 +251,10 @@ static void test_compute_models(void **state)
 	tm_resp_dispose(&r);
 
 	/* the filter matches case-insensitively, accents included */
-	tm_get(&r, m, "/compute/models?provider=together");
-	j = tm_json(&r);
-	s = join(cJSON_GetObjectItem(j, "data"), "id");
-	assert_string_equal(s, "llama-3.1-70b-instruct,deepseek-r1");
-	free(s);
-	cJSON_Delete(j);
-	tm_resp_dispose(&r);
-	tm_get(&r, m, "/compute/models?provider=N%C3%89BULA%20COMPUTE");
-	j = tm_json(&r);
-	s = join(cJSON_GetObjectItem(j, "data"), "name");
-	assert_string_equal(s, "通义千问 Qwen2.5 72B");
-	free(s);
-	cJSON_Delete(j);
-	tm_resp_dispose(&r);
+	expect_list(m, "/compute/models?provider=together", "id",
+	            "llama-3.1-70b-instruct,deepseek-r1");
+	expect_list(m, "/compute/models?provider=N%C3%89BULA%20COMPUTE", "name",
+	            "通义千问 Qwen2.5 72B");
 
 	tm_get(&r, m, "/compute/models?provider=Nowhere");
 	assert_error(&r, 404, "provider_not_found");
@@ -268,28 +268,17 @@ static void test_compute_providers(void **state)
 	hf_mock *m = tm_start(NULL);
 	tm_resp r;
 	cJSON *j, *first;
-	char *s;
 	(void)state;
+	expect_list(m, "/compute/providers", "name", "OpenAI,Together,Lepton,DeepSeek,Nébula Compute");
 	tm_get(&r, m, "/compute/providers");
-	assert_int_equal(r.status, 200);
 	j = tm_json(&r);
-	s = join(cJSON_GetObjectItem(j, "data"), "name");
-	assert_string_equal(s, "OpenAI,Together,Lepton,DeepSeek,Nébula Compute");
-	free(s);
 	first = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "data"), 0);
 	assert_true(cJSON_IsString(cJSON_GetObjectItem(first, "description")));
 	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(first, "models")), 2);
 	cJSON_Delete(j);
 	tm_resp_dispose(&r);
 
-	tm_get(&r, m, "/compute/providers?model=deepseek-r1");
-	j = tm_json(&r);
-	s = join(cJSON_GetObjectItem(j, "data"), "name");
-	assert_string_equal(s, "Together,DeepSeek");
-	free(s);
-	cJSON_Delete(j);
-	tm_resp_dispose(&r);
-
+	expect_list(m, "/compute/providers?model=deepseek-r1", "name", "Together,DeepSeek");
 	tm_get(&r, m, "/compute/providers?model=gpt-5");
 	assert_error(&r, 404, "model_not_found");
 	tm_resp_dispose(&r);
@@ -347,27 +336,12 @@ static void test_catalogue_file(void **state)
 	hf_mock_options o = { 0 };
 	hf_mock *m;
 	hf_error err;
-	tm_resp r;
-	cJSON *j;
-	char *s;
 	(void)state;
 	o.catalogue = HF_TEST_DATA "/mock/catalogue_small.json";
 	m = tm_start(&o);
-	tm_get(&r, m, "/compute/models");
-	j = tm_json(&r);
-	s = join(cJSON_GetObjectItem(j, "data"), "id");
-	assert_string_equal(s, "tiny-1,tiny-2");
-	free(s);
-	cJSON_Delete(j);
-	tm_resp_dispose(&r);
+	expect_list(m, "/compute/models", "id", "tiny-1,tiny-2");
 	/* a provider named only by a model still lists */
-	tm_get(&r, m, "/compute/providers");
-	j = tm_json(&r);
-	s = join(cJSON_GetObjectItem(j, "data"), "name");
-	assert_string_equal(s, "Acme,Zeta");
-	free(s);
-	cJSON_Delete(j);
-	tm_resp_dispose(&r);
+	expect_list(m, "/compute/providers", "name", "Acme,Zeta");
 	hf_mock_stop(m);
 
 	m = NULL;

@@ -396,69 +396,56 @@ static void test_oversize(void **state)
 
 /* ---- faults in the reply ---- */
 
+/* The tool calls of a faulted reply to json_req / stream_req (owned). */
+static cJSON *faulted_calls(hf_mock *m, bool stream, const char *fault)
+{
+	tm_resp r;
+	cJSON *calls;
+	faulted(&r, m, stream ? stream_req : json_req, fault);
+	assert_int_equal(r.status, 200);
+	calls = calls_of(&r, stream);
+	tm_resp_dispose(&r);
+	return calls;
+}
+
 static void test_empty_and_missing_id(void **state)
 {
 	hf_mock *m = tm_start(NULL);
-	size_t k;
+	int k;
 	(void)state;
 	for (k = 0; k < 2; k++) {
-		tm_resp r;
-		cJSON *calls;
-		faulted(&r, m, k ? stream_req : json_req, "empty-id");
-		calls = calls_of(&r, k);
+		cJSON *calls = faulted_calls(m, k, "empty-id");
 		assert_int_equal(cJSON_GetArraySize(calls), 1);
 		assert_string_equal(call_str(calls, 0, "id"), "");
 		assert_string_equal(call_str(calls, 0, "name"), "transfer_to_spanish_agent");
 		cJSON_Delete(calls);
-		tm_resp_dispose(&r);
-
-		faulted(&r, m, k ? stream_req : json_req, "missing-id");
-		calls = calls_of(&r, k);
+		calls = faulted_calls(m, k, "missing-id");
 		assert_int_equal(cJSON_GetArraySize(calls), 1);
 		assert_null(call_str(calls, 0, "id"));
 		assert_string_equal(call_str(calls, 0, "arguments"), "{}");
 		cJSON_Delete(calls);
-		tm_resp_dispose(&r);
 	}
 	hf_mock_stop(m);
 }
 
-static void test_unknown_tool(void **state)
+static void test_unknown_tool_and_multi_handoff(void **state)
 {
 	hf_mock *m = tm_start(NULL);
-	size_t k;
+	int k;
 	(void)state;
 	for (k = 0; k < 2; k++) {
-		tm_resp r;
-		cJSON *calls;
-		faulted(&r, m, k ? stream_req : json_req, "unknown-tool");
-		calls = calls_of(&r, k);
+		cJSON *calls = faulted_calls(m, k, "unknown-tool");
 		assert_int_equal(cJSON_GetArraySize(calls), 1);
 		assert_string_equal(call_str(calls, 0, "name"), "lookup_weather");
 		assert_string_equal(call_str(calls, 0, "arguments"), "{\"city\":\"Paris\"}");
 		assert_true(strncmp(call_str(calls, 0, "id"), "call_", 5) == 0);
 		cJSON_Delete(calls);
-		tm_resp_dispose(&r);
-	}
-	hf_mock_stop(m);
-}
-
-static void test_multi_handoff(void **state)
-{
-	hf_mock *m = tm_start(NULL);
-	size_t k;
-	(void)state;
-	for (k = 0; k < 2; k++) {
-		tm_resp r;
-		cJSON *calls;
-		faulted(&r, m, k ? stream_req : json_req, "multi-handoff");
-		calls = calls_of(&r, k);
+		calls = faulted_calls(m, k, "multi-handoff");
 		assert_int_equal(cJSON_GetArraySize(calls), 2);
 		assert_string_equal(call_str(calls, 0, "name"), "transfer_to_spanish_agent");
 		assert_string_equal(call_str(calls, 1, "name"), "transfer_to_english_agent");
 		assert_string_not_equal(call_str(calls, 0, "id"), call_str(calls, 1, "id"));
 		cJSON_Delete(calls);
-		tm_resp_dispose(&r);
 	}
 	hf_mock_stop(m);
 }
@@ -590,8 +577,7 @@ int main(void)
 		cmocka_unit_test(test_stall_does_not_block_others),
 		cmocka_unit_test(test_oversize),
 		cmocka_unit_test(test_empty_and_missing_id),
-		cmocka_unit_test(test_unknown_tool),
-		cmocka_unit_test(test_multi_handoff),
+		cmocka_unit_test(test_unknown_tool_and_multi_handoff),
 		cmocka_unit_test(test_error_mid_stream),
 		cmocka_unit_test(test_after_and_times),
 		cmocka_unit_test(test_faults_on_discovery),
