@@ -16,9 +16,9 @@
  *
  * Prints:
  *   mock_rps requests=N concurrency=K threads=T rps=... p50_ms=... p99_ms=...
- *            server_cpu_us_per_req=... failed=F
+ *            server_cpu_us_per_req=... client_cpu_us_per_req=... failed=F
  *   mock_delayed requests=D latency_ms=100 cold_total_ms=... warm_total_ms=...
- *            warm_p50_ms=... warm_p99_ms=... failed=F
+ *            warm_p50_ms=... warm_p99_ms=... server_cpu_ms=... failed=F
  */
 #include "mock.h"
 
@@ -329,12 +329,21 @@ static double pct(const run *r, double p)
 	return r->done ? r->lat[(size_t)(p * (double)(r->done - 1))] : 0;
 }
 
+/* CPU time this process has used, in microseconds. */
+static double self_cpu_us(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
 static int bench_rps(size_t total, size_t conc, unsigned threads)
 {
 	server s;
 	client c;
 	run r = { 0 };
-	double cpu;
+	double cpu, client_cpu = self_cpu_us();
 	if (server_start(&s, 0, threads))
 		return -1;
 	if (client_init(&c, s.port, conc) || client_round(&c, total, &r)) {
@@ -343,11 +352,12 @@ static int bench_rps(size_t total, size_t conc, unsigned threads)
 		return -1;
 	}
 	client_free(&c);
+	client_cpu = self_cpu_us() - client_cpu;
 	cpu = server_stop(&s);
 	printf("mock_rps requests=%zu concurrency=%zu threads=%u rps=%.0f p50_ms=%.3f p99_ms=%.3f "
-	       "server_cpu_us_per_req=%.1f failed=%zu\n",
+	       "server_cpu_us_per_req=%.1f client_cpu_us_per_req=%.1f failed=%zu\n",
 	       r.done, conc, threads, (double)r.done / (r.wall_ms / 1e3), pct(&r, 0.50),
-	       pct(&r, 0.99), cpu / (double)r.done, r.failed);
+	       pct(&r, 0.99), cpu / (double)r.done, client_cpu / (double)r.done, r.failed);
 	free(r.lat);
 	return 0;
 }
