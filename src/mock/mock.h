@@ -22,7 +22,10 @@ typedef struct hf_mock_options {
 	const char *require_key;   /* when set, other keys get 401 */
 } hf_mock_options;
 
-/* Start serving. HF_ENET when the address cannot be bound. */
+/* Start serving (threads of its own; returns at once). HF_EINVAL for a host
+ * other than the loopback, HF_ENOTFOUND / HF_ECONFIG for an unreadable /
+ * bad catalogue or scenario file, HF_ENET when the address cannot be
+ * bound. Every reply and fault is described in docs/mock.md. */
 int hf_mock_start(hf_mock **out, const hf_mock_options *opts, hf_error *err);
 unsigned short hf_mock_port(const hf_mock *m);
 /* "http://127.0.0.1:PORT" (borrowed). */
