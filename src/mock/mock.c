@@ -539,11 +539,11 @@ int hf_mock_start(hf_mock **out, const hf_mock_options *opts, hf_error *err)
 	        MHD_OPTION_NOTIFY_COMPLETED, on_completed, m, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 	        (size_t)CONNECTION_MEMORY, MHD_OPTION_END);
 	if (!m->daemon) {
+		unsigned port = m->port;
 		if (fcntl(fd, F_GETFD) != -1)
 			close(fd);
 		hf_mock_stop(m);
-		return hf_err(err, HF_ENET, "cannot start the HTTP server on %s port %u", host,
-		              m->port);
+		return hf_err(err, HF_ENET, "cannot start the HTTP server on %s port %u", host, port);
 	}
 	snprintf(m->url, sizeof(m->url), v6 ? "http://[%s]:%u" : "http://%s:%u", host, m->port);
 	*out = m;
