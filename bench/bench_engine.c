@@ -14,7 +14,8 @@
  *
  *   bench_engine --handoff PATH/TO/handoff [--only 10k|50] [--loop]
  *                [--conversations N] [--latency MS] [--runs N]
- *                [--concurrency K] [--max-connections N] [--stream]
+ *                [--concurrency K] [--max-connections N] [--max-requests N]
+ *                [--stream]
  *   bench_engine --base-url URL ...   (a mock already running elsewhere,
  *                started with the latency wanted; --latency only labels)
  *   bench_engine --base-url URL ...
@@ -49,7 +50,7 @@ typedef struct options {
 	const char *handoff, *base_url;
 	const char *only;
 	bool loop, stream;
-	long conversations, latency_ms, runs, concurrency, max_connections;
+	long conversations, latency_ms, runs, concurrency, max_connections, max_requests;
 } options;
 
 static double now_ms(void)
@@ -236,6 +237,7 @@ static void bench_init(bench *b, const options *o, const hf_graph *g, const char
 	co.base_url = url;
 	eo.client = &co;
 	eo.max_connections = o->max_connections;
+	eo.max_requests = o->max_requests;
 	eo.on_complete = on_complete;
 	eo.payload = b;
 	if (o->loop) {
@@ -390,6 +392,8 @@ int main(int argc, char **argv)
 			o.runs = number(k, v), i++;
 		else if (!strcmp(k, "--max-connections"))
 			o.max_connections = number(k, v), i++;
+		else if (!strcmp(k, "--max-requests"))
+			o.max_requests = number(k, v), i++;
 		else if (!strcmp(k, "--concurrency"))
 			o.concurrency = number(k, v), i++;
 		else

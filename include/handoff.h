@@ -525,6 +525,11 @@ typedef struct hf_engine_options {
 	const hf_graph *graph;
 	long max_connections;        /* open at once in all; 0: no limit */
 	long max_host_connections;   /* open at once to one host; 0: no limit */
+	/* Model calls in flight at once; more wait, in order, for a free slot
+	 * (holding no connection or transfer state). 0: no limit. With HTTP/1.1
+	 * each call in flight needs its own connection: a limit of a few
+	 * thousand keeps tens of thousands of conversations cheap. */
+	long max_requests;
 	/* Called once per submitted turn when it ends; may be NULL. */
 	hf_engine_complete_fn on_complete;
 	void *payload;               /* for on_complete */
@@ -535,7 +540,7 @@ typedef struct hf_engine_options {
 } hf_engine_options;
 
 #define HF_ENGINE_OPTIONS_INIT \
-	{ HF_ENGINE_OPTIONS_VERSION, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL }
+	{ HF_ENGINE_OPTIONS_VERSION, NULL, NULL, 0, 0, 0, NULL, NULL, NULL, NULL, NULL }
 
 /* Create an engine. opts is copied (the client options' strings too); the
  * graph in opts is only read here. With socket_fn and timer_fn set,

@@ -48,6 +48,8 @@ struct eng_turn {
 	long long retry_at;      /* monotonic ms, while waiting to retry */
 	eng_turn *prev, *next;   /* queued, or started (e->turns) */
 	eng_turn *rnext;         /* the retry list, by retry_at */
+	eng_turn *wprev, *wnext; /* waiting for a free request slot */
+	bool waiting;
 };
 
 /* A cancel request from hf_engine_cancel, queued for the driving thread. */
@@ -74,6 +76,8 @@ struct hf_engine {
 	eng_turn *turns;         /* started, not completed */
 	size_t active;
 	eng_turn *retries;       /* waiting to retry, earliest first */
+	eng_turn *w_head, *w_tail; /* calls waiting for a slot (max_requests) */
+	size_t in_flight;        /* transfers in the multi */
 	CURL **pool;
 	size_t npool;
 	int wake_rd, wake_wr;    /* loop mode: the wake-up pipe */
@@ -159,6 +163,20 @@ static void unlink_retry(hf_engine *e, eng_turn *et)
 	}
 }
 
+static void unlink_waiting(hf_engine *e, eng_turn *et)
+{
+	if (et->wprev)
+		et->wprev->wnext = et->wnext;
+	else
+		e->w_head = et->wnext;
+	if (et->wnext)
+		et->wnext->wprev = et->wprev;
+	else
+		e->w_tail = et->wprev;
+	et->wprev = et->wnext = NULL;
+	et->waiting = false;
+}
+
 /* Report a turn's end once, then free it. A started turn that failed
  * outside hf_turn_apply gets its ERROR event first (hf_turn_fail reports
  * nothing twice). */
@@ -177,7 +195,10 @@ static void complete(hf_engine *e, eng_turn *et, int code, const hf_error *err)
 	if (et->easy) {
 		curl_multi_remove_handle(e->multi, et->easy);
 		easy_put(e, et->easy);
+		e->in_flight--;
 	}
+	if (et->waiting)
+		unlink_waiting(e, et);
 	if (et->retry_at)
 		unlink_retry(e, et);
 	if (et->turn)
@@ -193,7 +214,7 @@ static void complete(hf_engine *e, eng_turn *et, int code, const hf_error *err)
 /* ---- moving a turn on ---- */
 
 /* Put the call's next attempt on an easy handle into the multi. */
-static int start_attempt(hf_engine *e, eng_turn *et, hf_error *err)
+static int start_transfer(hf_engine *e, eng_turn *et, hf_error *err)
 {
 	CURL *easy = easy_get(e);
 	CURLMcode mc;
@@ -217,7 +238,36 @@ static int start_attempt(hf_engine *e, eng_turn *et, hf_error *err)
 		return multi_error(err, mc, "add a transfer");
 	}
 	et->easy = easy;
+	e->in_flight++;
 	return HF_OK;
+}
+
+/* Start the attempt now, or, at max_requests, when a slot frees (in order). */
+static int start_attempt(hf_engine *e, eng_turn *et, hf_error *err)
+{
+	if (!e->opts.max_requests || e->in_flight < (size_t)e->opts.max_requests)
+		return start_transfer(e, et, err);
+	et->waiting = true;
+	et->wprev = e->w_tail;
+	if (e->w_tail)
+		e->w_tail->wnext = et;
+	else
+		e->w_head = et;
+	e->w_tail = et;
+	return HF_OK;
+}
+
+/* Give free slots to waiting calls. */
+static void start_waiting(hf_engine *e)
+{
+	while (e->w_head && e->in_flight < (size_t)e->opts.max_requests) {
+		eng_turn *et = e->w_head;
+		hf_error err;
+		int rc;
+		unlink_waiting(e, et);
+		if ((rc = start_transfer(e, et, &err)))
+			complete(e, et, rc, &err);
+	}
 }
 
 /* The turn's next model call. */
@@ -279,6 +329,7 @@ static void transfer_done(hf_engine *e, eng_turn *et, CURLcode result)
 	rc = hf_call_finish(et->call, et->easy, result, &delay, &err);
 	easy_put(e, et->easy);
 	et->easy = NULL;
+	e->in_flight--;
 	if (rc == HF_CALL_RETRY) {
 		schedule_retry(e, et, delay);
 		return;
@@ -311,6 +362,7 @@ static void read_done(hf_engine *e)
 		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&et);
 		transfer_done(e, et, result);
 	}
+	start_waiting(e);
 }
 
 /* Start the attempts whose back-off is over. */
@@ -370,6 +422,7 @@ static void drain_queue(hf_engine *e)
 		free(c);
 		c = next;
 	}
+	start_waiting(e); /* slots that cancels freed */
 }
 
 static int running(hf_engine *e)
@@ -481,8 +534,10 @@ int hf_engine_new(hf_engine **out, const hf_engine_options *opts, hf_error *err)
 	if (!opts->socket_fn != !opts->timer_fn)
 		return hf_err(err, HF_EINVAL,
 		              "hf_engine_options: set both socket_fn and timer_fn (loop mode) or neither");
-	if (opts->max_connections < 0 || opts->max_host_connections < 0)
-		return hf_err(err, HF_EINVAL, "hf_engine_options: connection limits must be >= 0");
+	if (opts->max_connections < 0 || opts->max_host_connections < 0 || opts->max_requests < 0)
+		return hf_err(err, HF_EINVAL,
+		              "hf_engine_options: max_connections, max_host_connections and "
+		              "max_requests must be >= 0");
 	if (!(e = hf_calloc(1, sizeof(*e))))
 		return hf_err(err, HF_ENOMEM, "out of memory creating an engine");
 	e->opts = *opts;

@@ -323,8 +323,38 @@ static void test_cancel_half(void **state)
 	store_close(&ts);
 }
 
-/* Freeing the engine with turns in flight (and some never started)
- * completes every one of them, once, as cancelled. */
+/* max_requests: calls beyond it wait in order for a slot; a waiting call
+ * can be cancelled like any other. */
+static void test_max_requests_waiting(void **state)
+{
+	te_endpoint ep;
+	te_batch b;
+	hf_engine *e;
+	hf_error err;
+	size_t i;
+	(void)state;
+
+	te_endpoint_init(&ep, &slow, NULL, -1);
+	ep.engine.max_requests = 10;
+	te_batch_init(&b, 40, "slots");
+	e = engine_new(&ep, &b);
+	for (i = 0; i < b.n; i++)
+		te_submit(e, &b, i, NULL);
+	run_for(e, 100); /* 10 calls out, 30 waiting */
+	for (i = 30; i < b.n; i++)
+		assert_int_equal(hf_engine_cancel(e, b.recs[i].id, &err), HF_OK);
+	run_idle(e);
+	assert_int_equal(b.completed, b.n);
+	for (i = 0; i < 30; i++)
+		te_assert_ok(&b, i, &ref, NULL);
+	for (; i < b.n; i++)
+		te_assert_failed(&b, i, HF_ECANCELLED, true, NULL);
+	hf_engine_free(e);
+	te_batch_dispose(&b);
+}
+
+/* Freeing the engine with turns in flight, waiting for a slot, and never
+ * started completes every one of them, once, as cancelled. */
 static void test_free_in_flight(void **state)
 {
 	te_endpoint ep;
@@ -334,6 +364,7 @@ static void test_free_in_flight(void **state)
 	(void)state;
 
 	te_endpoint_init(&ep, &slow, NULL, -1);
+	ep.engine.max_requests = 150;
 	te_batch_init(&b, 250, "free");
 	e = engine_new(&ep, &b);
 	for (i = 0; i < 200; i++)
@@ -359,6 +390,7 @@ int main(void)
 		cmocka_unit_test(test_drop_retried),
 		cmocka_unit_test(test_stall_times_out),
 		cmocka_unit_test(test_cancel_half),
+		cmocka_unit_test(test_max_requests_waiting),
 		cmocka_unit_test(test_free_in_flight),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -76,6 +76,32 @@ static void test_loop_many_few_connections(void **state)
 	te_batch_dispose(&b);
 }
 
+/* max_requests bounds the transfers, and so the connections, at once. */
+static void test_loop_max_requests(void **state)
+{
+	te_endpoint ep;
+	te_batch b;
+	te_loop l;
+	hf_engine *e;
+	size_t i;
+	(void)state;
+
+	te_endpoint_init(&ep, &fast, NULL, -1);
+	ep.engine.max_requests = 4;
+	te_batch_init(&b, 100, "slots");
+	e = loop_engine(&ep, &b, &l);
+	for (i = 0; i < b.n; i++)
+		te_submit(e, &b, i, NULL);
+	te_loop_run(&l, e, &b.completed, b.n, 30000);
+	for (i = 0; i < b.n; i++)
+		te_assert_ok(&b, i, &ref, NULL);
+	assert_true(l.nports >= 1);
+	assert_true(l.nports <= 4);
+	hf_engine_free(e);
+	te_loop_dispose(&l);
+	te_batch_dispose(&b);
+}
+
 /* Failed first attempts wait on the engine's timer, then succeed. */
 static void test_loop_retry_timer(void **state)
 {
@@ -191,6 +217,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_loop_many_few_connections),
+		cmocka_unit_test(test_loop_max_requests),
 		cmocka_unit_test(test_loop_retry_timer),
 		cmocka_unit_test(test_loop_stall_idle_timeout),
 		cmocka_unit_test(test_loop_cancel_then_free),
