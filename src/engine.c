@@ -483,7 +483,6 @@ static int loop_finish(hf_engine *e)
 	long ms = -1;
 	read_done(e);
 	run_retries(e);
-	drain_queue(e);
 	curl_multi_timeout(e->multi, &ms);
 	e->curl_due = ms < 0 ? NO_DEADLINE : now_ms() + ms;
 	update_timer(e);
@@ -737,9 +736,11 @@ int hf_engine_socket_action(hf_engine *e, int fd, int events, hf_error *err)
 		              "use hf_engine_perform");
 	if (fd == e->wake_rd) {
 		char buf[64];
+		/* Empty the pipe first: a submission after this wakes us again. */
 		while (read(e->wake_rd, buf, sizeof(buf)) > 0) {
 		}
-		return loop_finish(e); /* drains the queue */
+		drain_queue(e);
+		return loop_finish(e);
 	}
 	if (events & HF_POLL_IN)
 		mask |= CURL_CSELECT_IN;
