@@ -150,6 +150,13 @@ void te_submit(hf_engine *e, te_batch *b, size_t i, hf_store *store)
 	assert_true(r->id > 0);
 }
 
+void te_submit_all(hf_engine *e, te_batch *b, hf_store *store)
+{
+	size_t i;
+	for (i = 0; i < b->n; i++)
+		te_submit(e, b, i, store);
+}
+
 /* ---- the reference: hf_run ---- */
 
 void te_ref_init(te_ref *ref, const te_mock *m)
@@ -222,6 +229,34 @@ void te_assert_failed(const te_batch *b, size_t i, int code, bool started, hf_st
 		assert_int_equal(hf_store_load(&stored, store, hf_session_id(r->session), &err),
 		                 HF_ENOTFOUND);
 	}
+}
+
+/* ---- group fixtures ---- */
+
+te_mock te_fast, te_slow;
+te_ref te_reference;
+long te_slow_ms = 400;
+
+int te_group_setup(void **state)
+{
+	hf_error err;
+	(void)state;
+	if (hf_global_init(&err))
+		return -1;
+	te_mock_start(&te_fast, 0);
+	te_mock_start(&te_slow, te_slow_ms);
+	te_ref_init(&te_reference, &te_fast);
+	return 0;
+}
+
+int te_group_teardown(void **state)
+{
+	(void)state;
+	te_ref_dispose(&te_reference);
+	te_mock_stop(&te_fast);
+	te_mock_stop(&te_slow);
+	hf_global_cleanup();
+	return 0;
 }
 
 /* ---- an epoll loop for loop mode ---- */

@@ -92,6 +92,18 @@ void te_assert_failed(const te_batch *b, size_t i, int code, bool started, hf_st
 
 long long te_now_ms(void);
 
+/* Group fixtures for cmocka: hf_global_init, a fast mock, a slow one
+ * (every reply `slow_ms` late; set te_slow_ms before the group runs) and
+ * the reference answers from the fast one. */
+extern te_mock te_fast, te_slow;
+extern te_ref te_reference;
+extern long te_slow_ms;
+int te_group_setup(void **state);
+int te_group_teardown(void **state);
+
+/* Submit turns [0, b->n) of the batch. */
+void te_submit_all(hf_engine *e, te_batch *b, hf_store *store);
+
 /* An epoll loop driving an engine in loop mode (socket_fn + timer_fn). It
  * notes the local port of every TCP socket it is asked to watch, so a test
  * can count the connections the engine opened. */

@@ -15,31 +15,6 @@
 
 #define MANY 300
 
-static te_mock fast, slow; /* slow: every reply 400 ms late */
-static te_ref ref;
-
-static int setup(void **state)
-{
-	hf_error err;
-	(void)state;
-	if (hf_global_init(&err))
-		return -1;
-	te_mock_start(&fast, 0);
-	te_mock_start(&slow, 400);
-	te_ref_init(&ref, &fast);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	te_ref_dispose(&ref);
-	te_mock_stop(&fast);
-	te_mock_stop(&slow);
-	hf_global_cleanup();
-	return 0;
-}
-
 static hf_engine *engine_new(te_endpoint *ep, te_batch *b)
 {
 	hf_engine *e;
@@ -118,36 +93,35 @@ static void test_many_conversations_sqlite(void **state)
 	(void)state;
 
 	store = store_open(&ts);
-	hf_mock_log_clear(fast.mock);
-	te_endpoint_init(&ep, &fast, NULL, -1);
+	hf_mock_log_clear(te_fast.mock);
+	te_endpoint_init(&ep, &te_fast, NULL, -1);
 	te_batch_init(&b, MANY, "many");
 	e = engine_new(&ep, &b);
-	for (i = 0; i < MANY; i++)
-		te_submit(e, &b, i, store);
+	te_submit_all(e, &b, store);
 	run_idle(e);
 	assert_int_equal(b.completed, MANY);
 	for (i = 0; i < MANY; i++)
-		te_assert_ok(&b, i, &ref, store);
+		te_assert_ok(&b, i, &te_reference, store);
 	/* Two model calls per conversation: triage, then the answering agent. */
-	assert_int_equal(mock_requests(&fast, 0), 2 * MANY);
+	assert_int_equal(mock_requests(&te_fast, 0), 2 * MANY);
 
 	/* A second turn in every conversation: sticky, so one call each. */
-	hf_mock_log_clear(fast.mock);
+	hf_mock_log_clear(te_fast.mock);
 	for (i = 0; i < MANY; i++) {
 		b.recs[i].done_events = b.recs[i].completions = 0;
 		te_submit(e, &b, i, store);
 	}
 	run_idle(e);
-	assert_int_equal(mock_requests(&fast, 0), MANY);
+	assert_int_equal(mock_requests(&te_fast, 0), MANY);
 	for (i = 0; i < MANY; i++) {
 		hf_session *stored;
 		assert_int_equal(b.recs[i].completions, 1);
 		assert_int_equal(b.recs[i].code, HF_OK);
 		assert_string_equal(b.recs[i].agent, te_expected_agent(i));
-		assert_int_equal(hf_session_message_count(b.recs[i].session), ref.messages[i % 2] + 2);
+		assert_int_equal(hf_session_message_count(b.recs[i].session), te_reference.messages[i % 2] + 2);
 		assert_int_equal(hf_store_load(&stored, store, hf_session_id(b.recs[i].session), &err),
 		                 HF_OK);
-		assert_int_equal(hf_session_message_count(stored), ref.messages[i % 2] + 2);
+		assert_int_equal(hf_session_message_count(stored), te_reference.messages[i % 2] + 2);
 		hf_session_free(stored);
 	}
 	hf_engine_free(e);
@@ -166,7 +140,7 @@ static void test_bad_input_completes_once(void **state)
 	hf_error err;
 	(void)state;
 
-	te_endpoint_init(&ep, &fast, NULL, -1);
+	te_endpoint_init(&ep, &te_fast, NULL, -1);
 	te_batch_init(&b, 2, "bad");
 	e = engine_new(&ep, &b);
 	o.payload = &b.recs[0];
@@ -176,7 +150,7 @@ static void test_bad_input_completes_once(void **state)
 	assert_true(b.recs[1].id > b.recs[0].id);
 	run_idle(e);
 	te_assert_failed(&b, 0, HF_EINVAL, false, NULL);
-	te_assert_ok(&b, 1, &ref, NULL);
+	te_assert_ok(&b, 1, &te_reference, NULL);
 	/* Arguments are checked at once. */
 	assert_int_equal(hf_engine_submit(NULL, e, te_graph(), NULL, NULL, "x", NULL, &err), HF_EINVAL);
 	assert_int_equal(hf_engine_cancel(e, 999, &err), HF_EINVAL);
@@ -199,11 +173,10 @@ static void test_drop_fails_each_once(void **state)
 	(void)state;
 
 	store = store_open(&ts);
-	te_endpoint_init(&ep, &fast, "drop", 0);
+	te_endpoint_init(&ep, &te_fast, "drop", 0);
 	te_batch_init(&b, 200, "drop");
 	e = engine_new(&ep, &b);
-	for (i = 0; i < b.n; i++)
-		te_submit(e, &b, i, store);
+	te_submit_all(e, &b, store);
 	run_idle(e);
 	assert_int_equal(b.completed, b.n);
 	for (i = 0; i < b.n; i++) {
@@ -225,19 +198,18 @@ static void retried(const char *fault, int status)
 	hf_engine *e;
 	size_t i;
 
-	hf_mock_reset(fast.mock);
-	hf_mock_log_clear(fast.mock);
-	te_endpoint_init(&ep, &fast, fault, 2);
+	hf_mock_reset(te_fast.mock);
+	hf_mock_log_clear(te_fast.mock);
+	te_endpoint_init(&ep, &te_fast, fault, 2);
 	te_batch_init(&b, 200, "retry");
 	e = engine_new(&ep, &b);
-	for (i = 0; i < b.n; i++)
-		te_submit(e, &b, i, NULL);
+	te_submit_all(e, &b, NULL);
 	run_idle(e);
 	assert_int_equal(b.completed, b.n);
 	for (i = 0; i < b.n; i++)
-		te_assert_ok(&b, i, &ref, NULL);
+		te_assert_ok(&b, i, &te_reference, NULL);
 	if (status)
-		assert_int_equal(mock_requests(&fast, status), 50);
+		assert_int_equal(mock_requests(&te_fast, status), 50);
 	hf_engine_free(e);
 	te_batch_dispose(&b);
 }
@@ -264,13 +236,12 @@ static void test_stall_times_out(void **state)
 	size_t i;
 	(void)state;
 
-	te_endpoint_init(&ep, &fast, "stall;ms=20000", 0);
+	te_endpoint_init(&ep, &te_fast, "stall;ms=20000", 0);
 	ep.client.idle_timeout_ms = 300;
 	te_batch_init(&b, 100, "stall");
 	e = engine_new(&ep, &b);
 	t0 = te_now_ms();
-	for (i = 0; i < b.n; i++)
-		te_submit(e, &b, i, NULL);
+	te_submit_all(e, &b, NULL);
 	run_idle(e);
 	assert_true(te_now_ms() - t0 < 10000);
 	for (i = 0; i < b.n; i++) {
@@ -295,11 +266,10 @@ static void test_cancel_half(void **state)
 	(void)state;
 
 	store = store_open(&ts);
-	te_endpoint_init(&ep, &slow, NULL, -1);
+	te_endpoint_init(&ep, &te_slow, NULL, -1);
 	te_batch_init(&b, 200, "cancel");
 	e = engine_new(&ep, &b);
-	for (i = 0; i < b.n; i++)
-		te_submit(e, &b, i, store);
+	te_submit_all(e, &b, store);
 	run_for(e, 100); /* every first request is out; none is answered yet */
 	assert_int_equal(b.completed, 0);
 	for (i = 1; i < b.n; i += 2)
@@ -311,7 +281,7 @@ static void test_cancel_half(void **state)
 			te_assert_failed(&b, i, HF_ECANCELLED, true, store);
 		} else {
 			/* Slow replies, same answers: compare with the fast reference. */
-			te_assert_ok(&b, i, &ref, store);
+			te_assert_ok(&b, i, &te_reference, store);
 		}
 	}
 	/* Cancelling a finished turn changes nothing. */
@@ -334,19 +304,18 @@ static void test_max_requests_waiting(void **state)
 	size_t i;
 	(void)state;
 
-	te_endpoint_init(&ep, &slow, NULL, -1);
+	te_endpoint_init(&ep, &te_slow, NULL, -1);
 	ep.engine.max_requests = 10;
 	te_batch_init(&b, 40, "slots");
 	e = engine_new(&ep, &b);
-	for (i = 0; i < b.n; i++)
-		te_submit(e, &b, i, NULL);
+	te_submit_all(e, &b, NULL);
 	run_for(e, 100); /* 10 calls out, 30 waiting */
 	for (i = 30; i < b.n; i++)
 		assert_int_equal(hf_engine_cancel(e, b.recs[i].id, &err), HF_OK);
 	run_idle(e);
 	assert_int_equal(b.completed, b.n);
 	for (i = 0; i < 30; i++)
-		te_assert_ok(&b, i, &ref, NULL);
+		te_assert_ok(&b, i, &te_reference, NULL);
 	for (; i < b.n; i++)
 		te_assert_failed(&b, i, HF_ECANCELLED, true, NULL);
 	hf_engine_free(e);
@@ -363,7 +332,7 @@ static void test_free_in_flight(void **state)
 	size_t i;
 	(void)state;
 
-	te_endpoint_init(&ep, &slow, NULL, -1);
+	te_endpoint_init(&ep, &te_slow, NULL, -1);
 	ep.engine.max_requests = 150;
 	te_batch_init(&b, 250, "free");
 	e = engine_new(&ep, &b);
@@ -393,5 +362,5 @@ int main(void)
 		cmocka_unit_test(test_max_requests_waiting),
 		cmocka_unit_test(test_free_in_flight),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, te_group_setup, te_group_teardown);
 }

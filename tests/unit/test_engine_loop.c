@@ -12,31 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static te_mock fast, slow; /* slow: every reply 400 ms late */
-static te_ref ref;
-
-static int setup(void **state)
-{
-	hf_error err;
-	(void)state;
-	if (hf_global_init(&err))
-		return -1;
-	te_mock_start(&fast, 0);
-	te_mock_start(&slow, 400);
-	te_ref_init(&ref, &fast);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	te_ref_dispose(&ref);
-	te_mock_stop(&fast);
-	te_mock_stop(&slow);
-	hf_global_cleanup();
-	return 0;
-}
-
 static hf_engine *loop_engine(te_endpoint *ep, te_batch *b, te_loop *l)
 {
 	hf_engine *e;
@@ -58,17 +33,16 @@ static void test_loop_many_few_connections(void **state)
 	size_t i;
 	(void)state;
 
-	hf_mock_log_clear(fast.mock);
-	te_endpoint_init(&ep, &fast, NULL, -1);
+	hf_mock_log_clear(te_fast.mock);
+	te_endpoint_init(&ep, &te_fast, NULL, -1);
 	ep.engine.max_connections = 8;
 	te_batch_init(&b, 200, "loop");
 	e = loop_engine(&ep, &b, &l);
-	for (i = 0; i < b.n; i++)
-		te_submit(e, &b, i, NULL);
+	te_submit_all(e, &b, NULL);
 	te_loop_run(&l, e, &b.completed, b.n, 30000);
 	for (i = 0; i < b.n; i++)
-		te_assert_ok(&b, i, &ref, NULL);
-	assert_int_equal(hf_mock_log_count(fast.mock), 2 * b.n);
+		te_assert_ok(&b, i, &te_reference, NULL);
+	assert_int_equal(hf_mock_log_count(te_fast.mock), 2 * b.n);
 	assert_true(l.nports >= 1);
 	assert_true(l.nports <= 8);
 	hf_engine_free(e);
@@ -86,15 +60,14 @@ static void test_loop_max_requests(void **state)
 	size_t i;
 	(void)state;
 
-	te_endpoint_init(&ep, &fast, NULL, -1);
+	te_endpoint_init(&ep, &te_fast, NULL, -1);
 	ep.engine.max_requests = 4;
 	te_batch_init(&b, 100, "slots");
 	e = loop_engine(&ep, &b, &l);
-	for (i = 0; i < b.n; i++)
-		te_submit(e, &b, i, NULL);
+	te_submit_all(e, &b, NULL);
 	te_loop_run(&l, e, &b.completed, b.n, 30000);
 	for (i = 0; i < b.n; i++)
-		te_assert_ok(&b, i, &ref, NULL);
+		te_assert_ok(&b, i, &te_reference, NULL);
 	assert_true(l.nports >= 1);
 	assert_true(l.nports <= 4);
 	hf_engine_free(e);
@@ -112,23 +85,22 @@ static void test_loop_retry_timer(void **state)
 	size_t i, n500 = 0;
 	(void)state;
 
-	hf_mock_reset(fast.mock);
-	hf_mock_log_clear(fast.mock);
-	te_endpoint_init(&ep, &fast, "503;times=30", 2);
+	hf_mock_reset(te_fast.mock);
+	hf_mock_log_clear(te_fast.mock);
+	te_endpoint_init(&ep, &te_fast, "503;times=30", 2);
 	te_batch_init(&b, 100, "retry");
 	e = loop_engine(&ep, &b, &l);
-	for (i = 0; i < b.n; i++)
-		te_submit(e, &b, i, NULL);
+	te_submit_all(e, &b, NULL);
 	te_loop_run(&l, e, &b.completed, b.n, 30000);
 	for (i = 0; i < b.n; i++)
-		te_assert_ok(&b, i, &ref, NULL);
-	for (i = 0; i < hf_mock_log_count(fast.mock); i++) {
-		char *entry = hf_mock_log_get(fast.mock, i);
+		te_assert_ok(&b, i, &te_reference, NULL);
+	for (i = 0; i < hf_mock_log_count(te_fast.mock); i++) {
+		char *entry = hf_mock_log_get(te_fast.mock, i);
 		n500 += ts_contains(entry, "\"status\":503");
 		hf_free(entry);
 	}
 	assert_int_equal(n500, 30);
-	assert_int_equal(hf_mock_log_count(fast.mock), 2 * b.n + 30);
+	assert_int_equal(hf_mock_log_count(te_fast.mock), 2 * b.n + 30);
 	hf_engine_free(e);
 	te_loop_dispose(&l);
 	te_batch_dispose(&b);
@@ -144,12 +116,11 @@ static void test_loop_stall_idle_timeout(void **state)
 	size_t i;
 	(void)state;
 
-	te_endpoint_init(&ep, &fast, "stall;ms=20000", 0);
+	te_endpoint_init(&ep, &te_fast, "stall;ms=20000", 0);
 	ep.client.idle_timeout_ms = 300;
 	te_batch_init(&b, 100, "stall");
 	e = loop_engine(&ep, &b, &l);
-	for (i = 0; i < b.n; i++)
-		te_submit(e, &b, i, NULL);
+	te_submit_all(e, &b, NULL);
 	te_loop_run(&l, e, &b.completed, b.n, 10000);
 	for (i = 0; i < b.n; i++) {
 		te_assert_failed(&b, i, HF_ENET, true, NULL);
@@ -172,11 +143,10 @@ static void test_loop_cancel_then_free(void **state)
 	size_t i, target = 0;
 	(void)state;
 
-	te_endpoint_init(&ep, &slow, NULL, -1);
+	te_endpoint_init(&ep, &te_slow, NULL, -1);
 	te_batch_init(&b, 150, "free");
 	e = loop_engine(&ep, &b, &l);
-	for (i = 0; i < b.n; i++)
-		te_submit(e, &b, i, NULL);
+	te_submit_all(e, &b, NULL);
 	for (i = 0; i < b.n; i += 3, target++)
 		assert_int_equal(hf_engine_cancel(e, b.recs[i].id, &err), HF_OK);
 	te_loop_run(&l, e, &b.completed, target, 5000);
@@ -200,7 +170,7 @@ static void test_loop_options(void **state)
 	hf_error err;
 	(void)state;
 
-	te_endpoint_init(&ep, &fast, NULL, -1);
+	te_endpoint_init(&ep, &te_fast, NULL, -1);
 	te_loop_init(&l, &ep.engine);
 	ep.engine.timer_fn = NULL;
 	assert_int_equal(hf_engine_new(&e, &ep.engine, &err), HF_EINVAL);
@@ -223,5 +193,5 @@ int main(void)
 		cmocka_unit_test(test_loop_cancel_then_free),
 		cmocka_unit_test(test_loop_options),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, te_group_setup, te_group_teardown);
 }
