@@ -22,9 +22,21 @@ cc -std=c11 -Wall -Wextra -Werror -o "$tmp/pc-consumer" "$src/tests/consumer/mai
   $(PKG_CONFIG_PATH="$libdir" pkg-config --cflags --libs handoff)
 LD_LIBRARY_PATH="$(dirname "$libdir")" "$tmp/pc-consumer" "$src/agents" | grep -q "entry Triage agent"
 
-# The examples, built from the installed package.
-if [ -f "$src/examples/CMakeLists.txt" ]; then
-  cmake -S "$src/examples" -B "$tmp/examples" -DCMAKE_PREFIX_PATH="$tmp/prefix" >/dev/null
-  cmake --build "$tmp/examples" >/dev/null
-fi
+# The examples, built from the installed package, run against the installed
+# `handoff mock` (on 127.0.0.1, a free port).
+cmake -S "$src/examples" -B "$tmp/examples" -DCMAKE_PREFIX_PATH="$tmp/prefix" >/dev/null
+cmake --build "$tmp/examples" >/dev/null
+"$tmp/prefix/bin/handoff" mock --port 0 2>"$tmp/mock.log" &
+mock=$!
+trap 'kill $mock 2>/dev/null; rm -rf "$tmp"' EXIT
+for _ in $(seq 100); do
+  url=$(grep -o 'http://127.0.0.1:[0-9]*' "$tmp/mock.log" | head -1) && [ -n "$url" ] && break
+  sleep 0.05
+done
+[ -n "$url" ]
+export HANDOFF_BASE_URL=$url/v1 LD_LIBRARY_PATH="$tmp/prefix/lib:$tmp/prefix/lib64"
+out=$("$tmp/examples/minimal" "$src/agents" "Hola, ¿qué tal?")
+grep -q "^Spanish agent: " <<<"$out"
+out=$("$tmp/examples/streaming" "$src/agents" "Hello there" 2>&1)
+grep -q "English agent" <<<"$out"
 echo "install test: ok"
