@@ -234,10 +234,6 @@ static void on_log(hf_log_level level, const char *message, void *payload)
  * (envelope: a JSON error, plain: a text body, stream: an error event after
  * some text), X-Echo-Pad how many bytes come before the first copy. Its
  * body holds 40 copies, so a cut anywhere in it splits one. */
-typedef struct echo_req {
-	bool seen;
-} echo_req;
-
 static char *echo_body(const char *mode, long pad, const char *sent)
 {
 	hf_buf b = HF_BUF_INIT, msg = HF_BUF_INIT;
@@ -264,7 +260,7 @@ static enum MHD_Result on_echo(void *cls, struct MHD_Connection *conn, const cha
                                const char *method, const char *version, const char *upload,
                                size_t *upload_size, void **req)
 {
-	static echo_req marker;
+	static int marker; /* *req: the request's headers were seen */
 	const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
 	const char *mode = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Echo-Mode");
 	const char *pad = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Echo-Pad");
