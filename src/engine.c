@@ -26,14 +26,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#define EASY_POOL_MAX 1024   /* idle easy handles kept for reuse */
+#define EASY_POOL_MAX 4096   /* idle easy handles kept for reuse */
 #define NO_DEADLINE (-1LL)
 #define LOW_SPEED_TIME_S (7L * 24 * 3600) /* see start_attempt */
 
 typedef struct eng_turn eng_turn;
 
 struct eng_turn {
-	hf_engine *e;
 	uint64_t id;
 	const hf_graph *g;
 	hf_session *s;
@@ -629,7 +628,6 @@ int hf_engine_submit(uint64_t *turn_id, hf_engine *e, const hf_graph *graph,
 		free(et);
 		return hf_err(err, HF_ENOMEM, "out of memory queueing a turn");
 	}
-	et->e = e;
 	et->g = graph;
 	et->s = session;
 	et->st = store;
