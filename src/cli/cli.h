@@ -129,8 +129,12 @@ typedef struct cli_session_opts {
  * "session: ID" on stderr (unless quiet). Returns 0 or an exit status. */
 int cli_open_session(hf_session **s, hf_store **st, const cli_session_opts *o, bool quiet);
 
-/* --mock: start the in-process mock endpoint and point opts at it; the
- * mock lives until cli_mock_stop. Returns 0 or an exit status. */
+/* ---- mock_process.c: the mock endpoint as a separate program ---- */
+
+/* `handoff mock ARGS`: run the handoff-mock program in place of this one. */
+int cli_exec_mock(int argc, char **argv);
+/* --mock: start handoff-mock on a free port and point e at it; it runs
+ * until cli_mock_stop. Returns 0 or an exit status. */
 int cli_mock_start(cli_endpoint *e);
 void cli_mock_stop(void);
 

@@ -1,6 +1,7 @@
 /*
  * cmd_mock.c - `handoff mock`: serve the local scripted OpenAI-compatible
- * endpoint (src/mock) until SIGINT or SIGTERM.
+ * endpoint (src/mock) until SIGINT or SIGTERM. Built into its own program,
+ * handoff-mock (mock_tool.c), which `handoff mock` runs (mock_process.c).
  */
 #include "cli.h"
 #include "mock.h"
@@ -36,17 +37,6 @@ static const char mock_help[] =
 	"Faults on demand: header X-Mock-Fault: NAME[;after=A][;times=T][;ms=M][;bytes=B].\n"
 	"See docs/mock.md.\n";
 
-/* A whole decimal number in [min, max]. */
-static bool parse_long(const char *s, long min, long max, long *out)
-{
-	char *end;
-	long v = strtol(s, &end, 10);
-	if (!*s || *end || v < min || v > max)
-		return false;
-	*out = v;
-	return true;
-}
-
 int hf_cmd_mock(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -74,7 +64,7 @@ int hf_cmd_mock(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			if (!parse_long(optarg, 0, 65535, &v))
+			if (!cli_parse_long(optarg, 0, 65535, &v))
 				return cli_usage_error("mock", "--port needs a number from 0 to 65535");
 			opts.port = (unsigned short)v;
 			break;
@@ -91,7 +81,7 @@ int hf_cmd_mock(int argc, char **argv)
 			opts.log_path = optarg;
 			break;
 		case 'L':
-			if (!parse_long(optarg, 0, 3600000, &v))
+			if (!cli_parse_long(optarg, 0, 3600000, &v))
 				return cli_usage_error("mock", "--latency needs milliseconds (0 to 3600000)");
 			opts.latency_ms = v;
 			break;
@@ -104,7 +94,7 @@ int hf_cmd_mock(int argc, char **argv)
 				                       optarg);
 			break;
 		case 't':
-			if (!parse_long(optarg, 1, 256, &v))
+			if (!cli_parse_long(optarg, 1, 256, &v))
 				return cli_usage_error("mock", "--threads needs a number from 1 to 256");
 			opts.threads = (unsigned)v;
 			break;

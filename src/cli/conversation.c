@@ -1,10 +1,8 @@
 /*
  * conversation.c - what `handoff run` and `handoff chat` share: rendering
- * events, opening the session and its store, the in-process mock, Ctrl-C.
+ * events, opening the session and its store, Ctrl-C.
  */
 #include "cli.h"
-
-#include "mock.h"
 
 #include <cjson/cJSON.h>
 #include <signal.h>
@@ -224,32 +222,6 @@ fail:
 	hf_store_free(*st);
 	*st = NULL;
 	return rc;
-}
-
-/* ---- the in-process mock ---- */
-
-static hf_mock *mock;
-static char mock_url[128];
-
-int cli_mock_start(cli_endpoint *e)
-{
-	hf_mock_options mo = { 0 };
-	hf_error err;
-	mo.host = "127.0.0.1";
-	mo.threads = 1;
-	if (hf_mock_start(&mock, &mo, &err))
-		return cli_fail(&err);
-	snprintf(mock_url, sizeof(mock_url), "%s/v1", hf_mock_url(mock));
-	e->opts.base_url = mock_url;
-	e->opts.require_key = 0;
-	fprintf(stderr, "handoff: using a local mock endpoint at %s (--mock)\n", mock_url);
-	return HF_EXIT_OK;
-}
-
-void cli_mock_stop(void)
-{
-	hf_mock_stop(mock);
-	mock = NULL;
 }
 
 /* ---- Ctrl-C ---- */

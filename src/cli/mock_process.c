@@ -1,0 +1,111 @@
+/*
+ * mock_process.c - running the mock endpoint program (handoff-mock): in
+ * place of `handoff mock`, and as a child process for --mock.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef HF_BINDIR
+#define HF_BINDIR "/usr/local/bin"
+#endif
+
+/* handoff-mock next to this program, else in the install directory. */
+static const char *mock_path(void)
+{
+	static char path[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 32);
+	if (n > 0) {
+		char *slash;
+		path[n] = '\0';
+		if ((slash = strrchr(path, '/'))) {
+			strcpy(slash + 1, "handoff-mock");
+			if (access(path, X_OK) == 0)
+				return path;
+		}
+	}
+	return HF_BINDIR "/handoff-mock";
+}
+
+int cli_exec_mock(int argc, char **argv)
+{
+	const char *path = mock_path();
+	(void)argc;
+	argv[0] = (char *)"handoff-mock";
+	execv(path, argv);
+	fprintf(stderr, "handoff: cannot run %s: %s\n", path, strerror(errno));
+	return HF_EXIT_ERROR;
+}
+
+static pid_t mock_pid = -1;
+static int mock_fd = -1;
+static char mock_url[128];
+
+/* Read the mock's stderr until it says where it listens (5 s at most). */
+static bool read_url(int fd)
+{
+	char buf[1024];
+	size_t n = 0;
+	struct pollfd p = { fd, POLLIN, 0 };
+	while (n < sizeof(buf) - 1 && poll(&p, 1, 5000) > 0) {
+		ssize_t r = read(fd, buf + n, sizeof(buf) - 1 - n);
+		char *at, *end;
+		if (r <= 0)
+			return false;
+		n += (size_t)r;
+		buf[n] = '\0';
+		if ((at = strstr(buf, "listening on ")) && (end = strchr(at, '\n'))) {
+			at += strlen("listening on ");
+			snprintf(mock_url, sizeof(mock_url), "%.*s/v1", (int)(end - at), at);
+			return true;
+		}
+	}
+	return false;
+}
+
+int cli_mock_start(cli_endpoint *e)
+{
+	const char *path = mock_path();
+	int fds[2];
+	if (pipe(fds))
+		return HF_EXIT_ERROR;
+	mock_pid = fork();
+	if (mock_pid == 0) {
+		dup2(fds[1], 2);
+		close(fds[0]);
+		close(fds[1]);
+		execl(path, "handoff-mock", "--port", "0", "--threads", "1", (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	mock_fd = fds[0];
+	if (mock_pid < 0 || !read_url(mock_fd)) {
+		fprintf(stderr, "handoff: could not start the mock endpoint (%s)\n", path);
+		cli_mock_stop();
+		return HF_EXIT_ERROR;
+	}
+	e->opts.base_url = mock_url;
+	e->opts.require_key = 0;
+	fprintf(stderr, "handoff: using a local mock endpoint at %s (--mock)\n", mock_url);
+	return HF_EXIT_OK;
+}
+
+void cli_mock_stop(void)
+{
+	if (mock_pid > 0) {
+		kill(mock_pid, SIGTERM);
+		waitpid(mock_pid, NULL, 0);
+	}
+	if (mock_fd >= 0)
+		close(mock_fd);
+	mock_pid = -1;
+	mock_fd = -1;
+}
