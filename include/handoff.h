@@ -479,6 +479,8 @@ HF_EXTERN(int) hf_run(char **answer, hf_client *c, const hf_graph *graph,
  * options' on_event (AGENT, TEXT_DELTA, HANDOFF, USAGE, MESSAGE, then DONE
  * or ERROR), then completes exactly once through the engine's on_complete:
  * with HF_OK, an error, or HF_ECANCELLED (hf_engine_cancel, hf_engine_free).
+ * A turn that ends before it started (cancelled while waiting to start, or
+ * input refused) reports no events, only its completion.
  */
 typedef struct hf_engine hf_engine;
 
@@ -558,7 +560,8 @@ HF_EXTERN(int) hf_engine_new(hf_engine **out, const hf_engine_options *opts, hf_
 HF_EXTERN(void) hf_engine_free(hf_engine *e);
 
 /* Queue one user turn of `input` in `session` on `graph` (see hf_run for
- * the rules). Any thread. The driving thread starts it at its next step.
+ * the rules). Any thread. The driving thread starts it at its next step,
+ * or, with max_requests reached, when a slot frees (in submission order).
  * graph, session and store (may be NULL: not stored) are borrowed and must
  * stay valid until the turn completes; the session must not be used
  * elsewhere until then. input and opts (NULL: defaults) are copied; the

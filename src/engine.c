@@ -45,10 +45,11 @@ struct eng_turn {
 	const char *agent;       /* in charge (borrowed from the graph) */
 	hf_usage usage;          /* from DONE */
 	long long retry_at;      /* monotonic ms, while waiting to retry */
-	eng_turn *prev, *next;   /* queued, or started (e->turns) */
+	eng_turn *prev, *next;   /* queued, not started, or started (e->turns) */
 	eng_turn *rnext;         /* the retry list, by retry_at */
 	eng_turn *wprev, *wnext; /* waiting for a free request slot */
 	bool waiting;
+	bool unstarted;          /* in e->u_head: waiting for a slot to start */
 };
 
 /* A cancel request from hf_engine_cancel, queued for the driving thread. */
@@ -76,6 +77,8 @@ struct hf_engine {
 	size_t active;
 	eng_turn *retries;       /* waiting to retry, earliest first */
 	eng_turn *w_head, *w_tail; /* calls waiting for a slot (max_requests) */
+	eng_turn *u_head, *u_tail; /* turns waiting for a slot to start */
+	size_t nunstarted;
 	size_t in_flight;        /* transfers in the multi */
 	CURL **pool;
 	size_t npool;
@@ -176,6 +179,21 @@ static void unlink_waiting(hf_engine *e, eng_turn *et)
 	et->waiting = false;
 }
 
+static void unlink_unstarted(hf_engine *e, eng_turn *et)
+{
+	if (et->prev)
+		et->prev->next = et->next;
+	else
+		e->u_head = et->next;
+	if (et->next)
+		et->next->prev = et->prev;
+	else
+		e->u_tail = et->prev;
+	et->prev = et->next = NULL;
+	et->unstarted = false;
+	e->nunstarted--;
+}
+
 /* Report a turn's end once, then free it. A started turn that failed
  * outside hf_turn_apply gets its ERROR event first (hf_turn_fail reports
  * nothing twice). */
@@ -202,6 +220,8 @@ static void complete(hf_engine *e, eng_turn *et, int code, const hf_error *err)
 		unlink_retry(e, et);
 	if (et->turn)
 		unlink_turn(e, et);
+	else if (et->unstarted)
+		unlink_unstarted(e, et);
 	if (e->opts.on_complete)
 		e->opts.on_complete(&c, e->opts.payload);
 	hf_call_free(et->call);
@@ -241,10 +261,16 @@ static int start_transfer(hf_engine *e, eng_turn *et, hf_error *err)
 	return HF_OK;
 }
 
+/* Whether max_requests allows one more transfer. */
+static bool has_slot(const hf_engine *e)
+{
+	return !e->opts.max_requests || e->in_flight < (size_t)e->opts.max_requests;
+}
+
 /* Start the attempt now, or, at max_requests, when a slot frees (in order). */
 static int start_attempt(hf_engine *e, eng_turn *et, hf_error *err)
 {
-	if (!e->opts.max_requests || e->in_flight < (size_t)e->opts.max_requests)
+	if (has_slot(e))
 		return start_transfer(e, et, err);
 	et->waiting = true;
 	et->wprev = e->w_tail;
@@ -254,19 +280,6 @@ static int start_attempt(hf_engine *e, eng_turn *et, hf_error *err)
 		e->w_head = et;
 	e->w_tail = et;
 	return HF_OK;
-}
-
-/* Give free slots to waiting calls. */
-static void start_waiting(hf_engine *e)
-{
-	while (e->w_head && e->in_flight < (size_t)e->opts.max_requests) {
-		eng_turn *et = e->w_head;
-		hf_error err;
-		int rc;
-		unlink_waiting(e, et);
-		if ((rc = start_transfer(e, et, &err)))
-			complete(e, et, rc, &err);
-	}
 }
 
 /* The turn's next model call. */
@@ -304,6 +317,27 @@ static void start_turn(hf_engine *e, eng_turn *et)
 	}
 	if (rc)
 		complete(e, et, rc, &err);
+}
+
+/* Give free slots to the calls of turns under way first, then start the
+ * turns waiting to begin, in the order they were submitted. Starting a
+ * turn only when it can send at once keeps a burst of submissions cheap:
+ * a turn not started holds little more than its input. */
+static void start_waiting(hf_engine *e)
+{
+	while (e->w_head && has_slot(e)) {
+		eng_turn *et = e->w_head;
+		hf_error err;
+		int rc;
+		unlink_waiting(e, et);
+		if ((rc = start_transfer(e, et, &err)))
+			complete(e, et, rc, &err);
+	}
+	while (e->u_head && has_slot(e)) {
+		eng_turn *et = e->u_head;
+		unlink_unstarted(e, et);
+		start_turn(e, et);
+	}
 }
 
 static void schedule_retry(hf_engine *e, eng_turn *et, long delay_ms)
@@ -386,6 +420,9 @@ static eng_turn *find_turn(hf_engine *e, uint64_t id)
 	for (et = e->turns; et; et = et->next)
 		if (et->id == id)
 			return et;
+	for (et = e->u_head; et; et = et->next)
+		if (et->id == id)
+			return et;
 	return NULL;
 }
 
@@ -403,11 +440,18 @@ static void drain_queue(hf_engine *e)
 	e->queued = 0;
 	e->wake_pending = false;
 	pthread_mutex_unlock(&e->lock);
-	while (q) {
+	while (q) { /* to the end of the turns waiting to start */
 		eng_turn *et = q;
 		q = q->next;
 		et->next = NULL;
-		start_turn(e, et);
+		et->prev = e->u_tail;
+		if (e->u_tail)
+			e->u_tail->next = et;
+		else
+			e->u_head = et;
+		e->u_tail = et;
+		et->unstarted = true;
+		e->nunstarted++;
 	}
 	while (c) {
 		eng_cancel *next = c->next;
@@ -421,7 +465,7 @@ static void drain_queue(hf_engine *e)
 		free(c);
 		c = next;
 	}
-	start_waiting(e); /* slots that cancels freed */
+	start_waiting(e);
 }
 
 static int running(hf_engine *e)
@@ -430,7 +474,7 @@ static int running(hf_engine *e)
 	pthread_mutex_lock(&e->lock);
 	n = e->queued;
 	pthread_mutex_unlock(&e->lock);
-	n += e->active;
+	n += e->active + e->nunstarted;
 	return n > (size_t)INT32_MAX ? INT32_MAX : (int)n;
 }
 
@@ -584,6 +628,8 @@ void hf_engine_free(hf_engine *e)
 			complete(e, q, HF_ECANCELLED, &err);
 			q = next;
 		}
+		while (e->u_head)
+			complete(e, e->u_head, HF_ECANCELLED, &err);
 		while (e->turns)
 			complete(e, e->turns, HF_ECANCELLED, &err);
 	}

@@ -212,14 +212,16 @@ void te_assert_ok(const te_batch *b, size_t i, const te_ref *ref, hf_store *stor
 	}
 }
 
-void te_assert_failed(const te_batch *b, size_t i, int code, bool started, hf_store *store)
+void te_assert_failed(const te_batch *b, size_t i, int code, int started, hf_store *store)
 {
 	const te_rec *r = &b->recs[i];
 	if (r->completions != 1 || r->code != code)
 		fail_msg("turn %zu: %d completions, code %d (want %d): %s", i, r->completions,
 		         r->code, code, r->error);
 	assert_int_equal(r->done_events, 0);
-	assert_int_equal(r->error_events, started ? 1 : 0);
+	if (started >= 0)
+		assert_int_equal(r->agent_events > 0, started);
+	assert_int_equal(r->error_events, r->agent_events > 0 ? 1 : 0);
 	assert_true(r->error[0] != '\0');
 	assert_int_equal(hf_session_message_count(r->session), 0);
 	assert_null(hf_session_agent(r->session));

@@ -86,9 +86,10 @@ void te_ref_dispose(te_ref *ref);
 void te_assert_ok(const te_batch *b, size_t i, const te_ref *ref, hf_store *store);
 
 /* Assert that turn i completed once with `code`, its session and the store
- * (when not NULL) unchanged (empty). `started`: the turn had begun, so it
- * also reported exactly one ERROR event. */
-void te_assert_failed(const te_batch *b, size_t i, int code, bool started, hf_store *store);
+ * (when not NULL) unchanged (empty). A turn that started (reported AGENT)
+ * also reported exactly one ERROR event; one that did not reported nothing.
+ * `started`: 1 it must have started, 0 it must not, -1 either. */
+void te_assert_failed(const te_batch *b, size_t i, int code, int started, hf_store *store);
 
 long long te_now_ms(void);
 

@@ -149,7 +149,7 @@ static void test_bad_input_completes_once(void **state)
 	te_submit(e, &b, 1, NULL);
 	assert_true(b.recs[1].id > b.recs[0].id);
 	run_idle(e);
-	te_assert_failed(&b, 0, HF_EINVAL, false, NULL);
+	te_assert_failed(&b, 0, HF_EINVAL, 0, NULL);
 	te_assert_ok(&b, 1, &te_reference, NULL);
 	/* Arguments are checked at once. */
 	assert_int_equal(hf_engine_submit(NULL, e, te_graph(), NULL, NULL, "x", NULL, &err), HF_EINVAL);
@@ -180,7 +180,7 @@ static void test_drop_fails_each_once(void **state)
 	run_idle(e);
 	assert_int_equal(b.completed, b.n);
 	for (i = 0; i < b.n; i++) {
-		te_assert_failed(&b, i, HF_ENET, true, store);
+		te_assert_failed(&b, i, HF_ENET, 1, store);
 		assert_string_equal(b.recs[i].agent, "Triage agent");
 		assert_true(ts_contains(b.recs[i].error, "agent 'Triage agent'"));
 	}
@@ -245,7 +245,7 @@ static void test_stall_times_out(void **state)
 	run_idle(e);
 	assert_true(te_now_ms() - t0 < 10000);
 	for (i = 0; i < b.n; i++) {
-		te_assert_failed(&b, i, HF_ENET, true, NULL);
+		te_assert_failed(&b, i, HF_ENET, 1, NULL);
 		assert_true(ts_contains(b.recs[i].error, "idle timeout"));
 	}
 	hf_engine_free(e);
@@ -278,7 +278,7 @@ static void test_cancel_half(void **state)
 	assert_int_equal(b.completed, b.n);
 	for (i = 0; i < b.n; i++) {
 		if (i % 2) {
-			te_assert_failed(&b, i, HF_ECANCELLED, true, store);
+			te_assert_failed(&b, i, HF_ECANCELLED, 1, store);
 		} else {
 			/* Slow replies, same answers: compare with the fast reference. */
 			te_assert_ok(&b, i, &te_reference, store);
@@ -293,8 +293,8 @@ static void test_cancel_half(void **state)
 	store_close(&ts);
 }
 
-/* max_requests: calls beyond it wait in order for a slot; a waiting call
- * can be cancelled like any other. */
+/* max_requests: turns beyond it wait, in order, to start; one cancelled
+ * while waiting completes once, without having sent or reported anything. */
 static void test_max_requests_waiting(void **state)
 {
 	te_endpoint ep;
@@ -304,12 +304,14 @@ static void test_max_requests_waiting(void **state)
 	size_t i;
 	(void)state;
 
+	hf_mock_log_clear(te_slow.mock);
 	te_endpoint_init(&ep, &te_slow, NULL, -1);
 	ep.engine.max_requests = 10;
 	te_batch_init(&b, 40, "slots");
 	e = engine_new(&ep, &b);
 	te_submit_all(e, &b, NULL);
-	run_for(e, 100); /* 10 calls out, 30 waiting */
+	run_for(e, 100); /* 10 calls out (logged on arrival), 30 turns waiting to start */
+	assert_int_equal(hf_mock_log_count(te_slow.mock), 10);
 	for (i = 30; i < b.n; i++)
 		assert_int_equal(hf_engine_cancel(e, b.recs[i].id, &err), HF_OK);
 	run_idle(e);
@@ -317,7 +319,32 @@ static void test_max_requests_waiting(void **state)
 	for (i = 0; i < 30; i++)
 		te_assert_ok(&b, i, &te_reference, NULL);
 	for (; i < b.n; i++)
-		te_assert_failed(&b, i, HF_ECANCELLED, true, NULL);
+		te_assert_failed(&b, i, HF_ECANCELLED, 0, NULL);
+	assert_int_equal(hf_mock_log_count(te_slow.mock), 2 * 30);
+	hf_engine_free(e);
+	te_batch_dispose(&b);
+}
+
+/* Retries at max_requests: a call whose back-off is over waits for a slot
+ * (behind no new turn), and every turn still succeeds. */
+static void test_max_requests_retries(void **state)
+{
+	te_endpoint ep;
+	te_batch b;
+	hf_engine *e;
+	size_t i;
+	(void)state;
+
+	hf_mock_reset(te_fast.mock);
+	te_endpoint_init(&ep, &te_fast, "500;times=20", 2);
+	ep.engine.max_requests = 5;
+	te_batch_init(&b, 60, "slots-retry");
+	e = engine_new(&ep, &b);
+	te_submit_all(e, &b, NULL);
+	run_idle(e);
+	assert_int_equal(b.completed, b.n);
+	for (i = 0; i < b.n; i++)
+		te_assert_ok(&b, i, &te_reference, NULL);
 	hf_engine_free(e);
 	te_batch_dispose(&b);
 }
@@ -345,7 +372,7 @@ static void test_free_in_flight(void **state)
 	hf_engine_free(e);
 	assert_int_equal(b.completed, b.n);
 	for (i = 0; i < b.n; i++)
-		te_assert_failed(&b, i, HF_ECANCELLED, i < 200, NULL);
+		te_assert_failed(&b, i, HF_ECANCELLED, i < 150, NULL);
 	te_batch_dispose(&b);
 }
 
@@ -360,6 +387,7 @@ int main(void)
 		cmocka_unit_test(test_stall_times_out),
 		cmocka_unit_test(test_cancel_half),
 		cmocka_unit_test(test_max_requests_waiting),
+		cmocka_unit_test(test_max_requests_retries),
 		cmocka_unit_test(test_free_in_flight),
 	};
 	return cmocka_run_group_tests(tests, te_group_setup, te_group_teardown);
