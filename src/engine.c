@@ -385,16 +385,22 @@ static void transfer_done(hf_engine *e, eng_turn *et, CURLcode result)
 /* Every finished transfer libcurl reports. */
 static void read_done(hf_engine *e)
 {
-	CURLMsg *m;
-	int left;
-	while ((m = curl_multi_info_read(e->multi, &left))) {
-		eng_turn *et = NULL;
-		CURLcode result = m->data.result;
-		if (m->msg != CURLMSG_DONE)
-			continue;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&et);
-		transfer_done(e, et, result);
-	}
+	struct { eng_turn *et; CURLcode result; } done[256];
+	size_t n, i;
+	do {
+		/* Take a batch first: libcurl looks through its unread messages
+		 * each time a handle is removed. */
+		CURLMsg *m;
+		int left;
+		for (n = 0; n < HF_ARRAY_LEN(done) && (m = curl_multi_info_read(e->multi, &left));) {
+			if (m->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&done[n].et);
+			done[n++].result = m->data.result;
+		}
+		for (i = 0; i < n; i++)
+			transfer_done(e, done[i].et, done[i].result);
+	} while (n == HF_ARRAY_LEN(done));
 	start_waiting(e);
 }
 
