@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -31,6 +32,18 @@
 #define LOW_SPEED_TIME_S (7L * 24 * 3600) /* see start_attempt */
 
 typedef struct eng_turn eng_turn;
+
+/* Intrusive doubly-linked lists of turns; `off` is where the list's link
+ * sits in eng_turn. */
+typedef struct eng_link {
+	eng_turn *prev, *next;
+} eng_link;
+
+typedef struct eng_list {
+	eng_turn *head, *tail;
+	size_t n;
+	size_t off;
+} eng_list;
 
 struct eng_turn {
 	uint64_t id;
@@ -45,11 +58,11 @@ struct eng_turn {
 	const char *agent;       /* in charge (borrowed from the graph) */
 	hf_usage usage;          /* from DONE */
 	long long retry_at;      /* monotonic ms, while waiting to retry */
-	eng_turn *prev, *next;   /* queued, not started, or started (e->turns) */
+	eng_link at;             /* in e->unstarted or e->turns; .next: submission queue */
+	eng_link slot;           /* in e->waiting */
 	eng_turn *rnext;         /* the retry list, by retry_at */
-	eng_turn *wprev, *wnext; /* waiting for a free request slot */
-	bool waiting;
-	bool unstarted;          /* in e->u_head: waiting for a slot to start */
+	bool unstarted;          /* in e->unstarted */
+	bool waiting;            /* in e->waiting */
 };
 
 /* A cancel request from hf_engine_cancel, queued for the driving thread. */
@@ -73,12 +86,10 @@ struct hf_engine {
 	bool wake_pending;       /* a wake-up was sent and not drained yet */
 
 	/* Driving thread only. */
-	eng_turn *turns;         /* started, not completed */
-	size_t active;
+	eng_list unstarted;      /* waiting for a slot to start (max_requests) */
+	eng_list turns;          /* started, not completed */
+	eng_list waiting;        /* calls of started turns waiting for a slot */
 	eng_turn *retries;       /* waiting to retry, earliest first */
-	eng_turn *w_head, *w_tail; /* calls waiting for a slot (max_requests) */
-	eng_turn *u_head, *u_tail; /* turns waiting for a slot to start */
-	size_t nunstarted;
 	size_t in_flight;        /* transfers in the multi */
 	CURL **pool;
 	size_t npool;
@@ -141,16 +152,37 @@ static int on_delta(void *payload, const char *text, size_t len)
 
 /* ---- completion ---- */
 
-static void unlink_turn(hf_engine *e, eng_turn *et)
+static eng_link *link_of(const eng_list *l, eng_turn *et)
 {
-	if (et->prev)
-		et->prev->next = et->next;
+	return (eng_link *)(void *)((char *)et + l->off);
+}
+
+static void list_push(eng_list *l, eng_turn *et)
+{
+	eng_link *k = link_of(l, et);
+	k->prev = l->tail;
+	k->next = NULL;
+	if (l->tail)
+		link_of(l, l->tail)->next = et;
 	else
-		e->turns = et->next;
-	if (et->next)
-		et->next->prev = et->prev;
-	et->prev = et->next = NULL;
-	e->active--;
+		l->head = et;
+	l->tail = et;
+	l->n++;
+}
+
+static void list_remove(eng_list *l, eng_turn *et)
+{
+	eng_link *k = link_of(l, et);
+	if (k->prev)
+		link_of(l, k->prev)->next = k->next;
+	else
+		l->head = k->next;
+	if (k->next)
+		link_of(l, k->next)->prev = k->prev;
+	else
+		l->tail = k->prev;
+	k->prev = k->next = NULL;
+	l->n--;
 }
 
 static void unlink_retry(hf_engine *e, eng_turn *et)
@@ -163,35 +195,6 @@ static void unlink_retry(hf_engine *e, eng_turn *et)
 			return;
 		}
 	}
-}
-
-static void unlink_waiting(hf_engine *e, eng_turn *et)
-{
-	if (et->wprev)
-		et->wprev->wnext = et->wnext;
-	else
-		e->w_head = et->wnext;
-	if (et->wnext)
-		et->wnext->wprev = et->wprev;
-	else
-		e->w_tail = et->wprev;
-	et->wprev = et->wnext = NULL;
-	et->waiting = false;
-}
-
-static void unlink_unstarted(hf_engine *e, eng_turn *et)
-{
-	if (et->prev)
-		et->prev->next = et->next;
-	else
-		e->u_head = et->next;
-	if (et->next)
-		et->next->prev = et->prev;
-	else
-		e->u_tail = et->prev;
-	et->prev = et->next = NULL;
-	et->unstarted = false;
-	e->nunstarted--;
 }
 
 /* Report a turn's end once, then free it. A started turn that failed
@@ -215,13 +218,13 @@ static void complete(hf_engine *e, eng_turn *et, int code, const hf_error *err)
 		e->in_flight--;
 	}
 	if (et->waiting)
-		unlink_waiting(e, et);
+		list_remove(&e->waiting, et);
 	if (et->retry_at)
 		unlink_retry(e, et);
 	if (et->turn)
-		unlink_turn(e, et);
+		list_remove(&e->turns, et);
 	else if (et->unstarted)
-		unlink_unstarted(e, et);
+		list_remove(&e->unstarted, et);
 	if (e->opts.on_complete)
 		e->opts.on_complete(&c, e->opts.payload);
 	hf_call_free(et->call);
@@ -273,12 +276,7 @@ static int start_attempt(hf_engine *e, eng_turn *et, hf_error *err)
 	if (has_slot(e))
 		return start_transfer(e, et, err);
 	et->waiting = true;
-	et->wprev = e->w_tail;
-	if (e->w_tail)
-		e->w_tail->wnext = et;
-	else
-		e->w_head = et;
-	e->w_tail = et;
+	list_push(&e->waiting, et);
 	return HF_OK;
 }
 
@@ -308,11 +306,7 @@ static void start_turn(hf_engine *e, eng_turn *et)
 	free(et->input);
 	et->input = NULL;
 	if (!rc) {
-		et->next = e->turns;
-		if (e->turns)
-			e->turns->prev = et;
-		e->turns = et;
-		e->active++;
+		list_push(&e->turns, et);
 		rc = next_request(e, et, &err);
 	}
 	if (rc)
@@ -325,17 +319,19 @@ static void start_turn(hf_engine *e, eng_turn *et)
  * a turn not started holds little more than its input. */
 static void start_waiting(hf_engine *e)
 {
-	while (e->w_head && has_slot(e)) {
-		eng_turn *et = e->w_head;
+	while (e->waiting.head && has_slot(e)) {
+		eng_turn *et = e->waiting.head;
 		hf_error err;
 		int rc;
-		unlink_waiting(e, et);
+		list_remove(&e->waiting, et);
+		et->waiting = false;
 		if ((rc = start_transfer(e, et, &err)))
 			complete(e, et, rc, &err);
 	}
-	while (e->u_head && has_slot(e)) {
-		eng_turn *et = e->u_head;
-		unlink_unstarted(e, et);
+	while (e->unstarted.head && has_slot(e)) {
+		eng_turn *et = e->unstarted.head;
+		list_remove(&e->unstarted, et);
+		et->unstarted = false;
 		start_turn(e, et);
 	}
 }
@@ -423,10 +419,10 @@ static void run_retries(hf_engine *e)
 static eng_turn *find_turn(hf_engine *e, uint64_t id)
 {
 	eng_turn *et;
-	for (et = e->turns; et; et = et->next)
+	for (et = e->turns.head; et; et = et->at.next)
 		if (et->id == id)
 			return et;
-	for (et = e->u_head; et; et = et->next)
+	for (et = e->unstarted.head; et; et = et->at.next)
 		if (et->id == id)
 			return et;
 	return NULL;
@@ -448,16 +444,9 @@ static void drain_queue(hf_engine *e)
 	pthread_mutex_unlock(&e->lock);
 	while (q) { /* to the end of the turns waiting to start */
 		eng_turn *et = q;
-		q = q->next;
-		et->next = NULL;
-		et->prev = e->u_tail;
-		if (e->u_tail)
-			e->u_tail->next = et;
-		else
-			e->u_head = et;
-		e->u_tail = et;
+		q = q->at.next;
 		et->unstarted = true;
-		e->nunstarted++;
+		list_push(&e->unstarted, et);
 	}
 	while (c) {
 		eng_cancel *next = c->next;
@@ -480,7 +469,7 @@ static int running(hf_engine *e)
 	pthread_mutex_lock(&e->lock);
 	n = e->queued;
 	pthread_mutex_unlock(&e->lock);
-	n += e->active + e->nunstarted;
+	n += e->turns.n + e->unstarted.n;
 	return n > (size_t)INT32_MAX ? INT32_MAX : (int)n;
 }
 
@@ -592,6 +581,8 @@ int hf_engine_new(hf_engine **out, const hf_engine_options *opts, hf_error *err)
 	e->opts.client = NULL;
 	e->opts.graph = NULL;
 	e->loop_mode = opts->socket_fn != NULL;
+	e->unstarted.off = e->turns.off = offsetof(eng_turn, at);
+	e->waiting.off = offsetof(eng_turn, slot);
 	e->wake_rd = e->wake_wr = -1;
 	e->curl_due = e->armed = NO_DEADLINE;
 	pthread_mutex_init(&e->lock, NULL);
@@ -630,14 +621,14 @@ void hf_engine_free(hf_engine *e)
 		e->queued = 0;
 		hf_err(&err, HF_ECANCELLED, "the engine was freed before the turn finished");
 		while (q) {
-			eng_turn *next = q->next;
+			eng_turn *next = q->at.next;
 			complete(e, q, HF_ECANCELLED, &err);
 			q = next;
 		}
-		while (e->u_head)
-			complete(e, e->u_head, HF_ECANCELLED, &err);
-		while (e->turns)
-			complete(e, e->turns, HF_ECANCELLED, &err);
+		while (e->unstarted.head)
+			complete(e, e->unstarted.head, HF_ECANCELLED, &err);
+		while (e->turns.head)
+			complete(e, e->turns.head, HF_ECANCELLED, &err);
 	}
 	while (e->cancels) {
 		eng_cancel *next = e->cancels->next;
@@ -689,7 +680,7 @@ int hf_engine_submit(uint64_t *turn_id, hf_engine *e, const hf_graph *graph,
 	if (turn_id) /* before the driving thread can see (and complete) it */
 		*turn_id = et->id;
 	if (e->q_tail)
-		e->q_tail->next = et;
+		e->q_tail->at.next = et;
 	else
 		e->q_head = et;
 	e->q_tail = et;

@@ -23,31 +23,45 @@ static hf_engine *loop_engine(te_endpoint *ep, te_batch *b, te_loop *l)
 	return e;
 }
 
+/* n turns ("<prefix>-i") through a loop-mode engine set up by ep, run
+ * until all completed (at most max_ms), then the engine freed. The records
+ * stay in b and what the loop saw in l (dispose both). */
+static void run_batch(te_endpoint *ep, te_batch *b, te_loop *l, size_t n, const char *prefix,
+                      long max_ms)
+{
+	hf_engine *e;
+	te_batch_init(b, n, prefix);
+	e = loop_engine(ep, b, l);
+	te_submit_all(e, b, NULL);
+	te_loop_run(l, e, &b->completed, b->n, max_ms);
+	hf_engine_free(e);
+}
+
+static void batch_dispose(te_batch *b, te_loop *l)
+{
+	te_loop_dispose(l);
+	te_batch_dispose(b);
+}
+
 /* 200 conversations through at most 8 connections, reused across them. */
 static void test_loop_many_few_connections(void **state)
 {
 	te_endpoint ep;
 	te_batch b;
 	te_loop l;
-	hf_engine *e;
 	size_t i;
 	(void)state;
 
 	hf_mock_log_clear(te_fast.mock);
 	te_endpoint_init(&ep, &te_fast, NULL, -1);
 	ep.engine.max_connections = 8;
-	te_batch_init(&b, 200, "loop");
-	e = loop_engine(&ep, &b, &l);
-	te_submit_all(e, &b, NULL);
-	te_loop_run(&l, e, &b.completed, b.n, 30000);
+	run_batch(&ep, &b, &l, 200, "loop", 30000);
 	for (i = 0; i < b.n; i++)
 		te_assert_ok(&b, i, &te_reference, NULL);
 	assert_int_equal(hf_mock_log_count(te_fast.mock), 2 * b.n);
 	assert_true(l.nports >= 1);
 	assert_true(l.nports <= 8);
-	hf_engine_free(e);
-	te_loop_dispose(&l);
-	te_batch_dispose(&b);
+	batch_dispose(&b, &l);
 }
 
 /* max_requests bounds the transfers, and so the connections, at once. */
@@ -56,23 +70,17 @@ static void test_loop_max_requests(void **state)
 	te_endpoint ep;
 	te_batch b;
 	te_loop l;
-	hf_engine *e;
 	size_t i;
 	(void)state;
 
 	te_endpoint_init(&ep, &te_fast, NULL, -1);
 	ep.engine.max_requests = 4;
-	te_batch_init(&b, 100, "slots");
-	e = loop_engine(&ep, &b, &l);
-	te_submit_all(e, &b, NULL);
-	te_loop_run(&l, e, &b.completed, b.n, 30000);
+	run_batch(&ep, &b, &l, 100, "slots", 30000);
 	for (i = 0; i < b.n; i++)
 		te_assert_ok(&b, i, &te_reference, NULL);
 	assert_true(l.nports >= 1);
 	assert_true(l.nports <= 4);
-	hf_engine_free(e);
-	te_loop_dispose(&l);
-	te_batch_dispose(&b);
+	batch_dispose(&b, &l);
 }
 
 /* Failed first attempts wait on the engine's timer, then succeed. */
@@ -81,17 +89,13 @@ static void test_loop_retry_timer(void **state)
 	te_endpoint ep;
 	te_batch b;
 	te_loop l;
-	hf_engine *e;
 	size_t i, n500 = 0;
 	(void)state;
 
 	hf_mock_reset(te_fast.mock);
 	hf_mock_log_clear(te_fast.mock);
 	te_endpoint_init(&ep, &te_fast, "503;times=30", 2);
-	te_batch_init(&b, 100, "retry");
-	e = loop_engine(&ep, &b, &l);
-	te_submit_all(e, &b, NULL);
-	te_loop_run(&l, e, &b.completed, b.n, 30000);
+	run_batch(&ep, &b, &l, 100, "retry", 30000);
 	for (i = 0; i < b.n; i++)
 		te_assert_ok(&b, i, &te_reference, NULL);
 	for (i = 0; i < hf_mock_log_count(te_fast.mock); i++) {
@@ -101,9 +105,7 @@ static void test_loop_retry_timer(void **state)
 	}
 	assert_int_equal(n500, 30);
 	assert_int_equal(hf_mock_log_count(te_fast.mock), 2 * b.n + 30);
-	hf_engine_free(e);
-	te_loop_dispose(&l);
-	te_batch_dispose(&b);
+	batch_dispose(&b, &l);
 }
 
 /* A stalled endpoint: the idle timeout fires with no socket activity. */
@@ -112,23 +114,17 @@ static void test_loop_stall_idle_timeout(void **state)
 	te_endpoint ep;
 	te_batch b;
 	te_loop l;
-	hf_engine *e;
 	size_t i;
 	(void)state;
 
 	te_endpoint_init(&ep, &te_fast, "stall;ms=20000", 0);
 	ep.client.idle_timeout_ms = 300;
-	te_batch_init(&b, 100, "stall");
-	e = loop_engine(&ep, &b, &l);
-	te_submit_all(e, &b, NULL);
-	te_loop_run(&l, e, &b.completed, b.n, 10000);
+	run_batch(&ep, &b, &l, 100, "stall", 10000);
 	for (i = 0; i < b.n; i++) {
 		te_assert_failed(&b, i, HF_ENET, 1, NULL);
 		assert_true(ts_contains(b.recs[i].error, "idle timeout"));
 	}
-	hf_engine_free(e);
-	te_loop_dispose(&l);
-	te_batch_dispose(&b);
+	batch_dispose(&b, &l);
 }
 
 /* Cancel a third before they start, then free the engine with the rest in
