@@ -141,15 +141,6 @@ static int on_event(const hf_event *ev, void *payload)
 	return et->opts.on_event ? et->opts.on_event(ev, et->opts.payload) : 0;
 }
 
-/* Stream text as TEXT_DELTA events, as hf_run does. */
-static int on_delta(void *payload, const char *text, size_t len)
-{
-	eng_turn *et = payload;
-	hf_event ev = { .type = HF_EVENT_TEXT_DELTA, .text = text, .text_len = len,
-		        .agent = et->agent, .session_id = hf_session_id(et->s) };
-	return et->opts.on_event ? et->opts.on_event(&ev, et->opts.payload) : 0;
-}
-
 /* ---- completion ---- */
 
 static eng_link *link_of(const eng_list *l, eng_turn *et)
@@ -287,8 +278,6 @@ static int next_request(hf_engine *e, eng_turn *et, hf_error *err)
 	int rc;
 	if ((rc = hf_turn_request(et->turn, &spec, err)))
 		return rc;
-	spec.on_delta = on_delta;
-	spec.payload = et;
 	if ((rc = hf_call_new(&et->call, &e->ep, &spec, err)))
 		return rc;
 	return start_attempt(e, et, err);
@@ -368,7 +357,7 @@ static void transfer_done(hf_engine *e, eng_turn *et, CURLcode result)
 	hf_call_free(et->call);
 	et->call = NULL;
 	if (rc) {
-		hf_err_prefix(&err, "agent '%s'", et->agent);
+		hf_turn_blame(et->turn, &err);
 		complete(e, et, rc, &err);
 		return;
 	}

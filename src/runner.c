@@ -172,7 +172,20 @@ const char *hf_turn_answer(const hf_turn *t)
 	return t->answer;
 }
 
+void hf_turn_blame(const hf_turn *t, hf_error *err)
+{
+	hf_err_prefix(err, "agent '%s'", t->agent->name);
+}
+
 /* ---- building a request ---- */
+
+/* Streamed text of the current call, as TEXT_DELTA events. */
+static int on_delta(void *payload, const char *text, size_t len)
+{
+	hf_turn *t = payload;
+	hf_event ev = { .type = HF_EVENT_TEXT_DELTA, .text = text, .text_len = len };
+	return emit(t, &ev);
+}
 
 /* Index of the first history message to send under max_history_messages:
  * the cut moves forward to a user message, so a tool call is never
@@ -254,6 +267,8 @@ int hf_turn_request(hf_turn *t, hf_call_spec *spec, hf_error *err)
 	spec->stream = req.stream;
 	spec->provider = a->provider;
 	spec->cancel = t->opts.cancel;
+	spec->on_delta = on_delta;
+	spec->payload = t;
 	t->calls++;
 	rc = HF_OK;
 	goto done;
@@ -516,13 +531,6 @@ int hf_turn_apply(hf_turn *t, hf_reply *r, hf_error *err)
 
 /* ---- the blocking driver ---- */
 
-static int on_delta(void *payload, const char *text, size_t len)
-{
-	hf_turn *t = payload;
-	hf_event ev = { .type = HF_EVENT_TEXT_DELTA, .text = text, .text_len = len };
-	return emit(t, &ev);
-}
-
 int hf_run(char **answer, hf_client *c, const hf_graph *graph, hf_session *session,
            hf_store *store, const char *input, const hf_run_options *opts, hf_error *err)
 {
@@ -547,8 +555,6 @@ int hf_run(char **answer, hf_client *c, const hf_graph *graph, hf_session *sessi
 			hf_turn_fail(t, err);
 			break;
 		}
-		spec.on_delta = on_delta;
-		spec.payload = t;
 		rc = hf_call_new(&call, &c->ep, &spec, err);
 		if (!rc)
 			rc = hf_call_perform(call, c->easy, err);
@@ -556,7 +562,7 @@ int hf_run(char **answer, hf_client *c, const hf_graph *graph, hf_session *sessi
 			rc = hf_call_reply(call, &reply, err);
 		hf_call_free(call);
 		if (rc) {
-			hf_err_prefix(err, "agent '%s'", t->agent->name);
+			hf_turn_blame(t, err);
 			hf_turn_fail(t, err);
 			break;
 		}

@@ -30,8 +30,9 @@ int hf_turn_new(hf_turn **out, const hf_graph *g, hf_session *s, hf_store *st,
                 hf_error *err);
 
 /* The next model call: fills *spec (the body and strings are owned by the
- * turn and valid until the next hf_turn_* call). HF_EMAXTURNS when the
- * turn already made max_turns calls. */
+ * turn and valid until the next hf_turn_* call; on_delta reports streamed
+ * text as the turn's TEXT_DELTA events). HF_EMAXTURNS when the turn
+ * already made max_turns calls. */
 int hf_turn_request(hf_turn *t, hf_call_spec *spec, hf_error *err);
 
 /* Apply the reply of the call made for the last request (moved from;
@@ -44,8 +45,12 @@ int hf_turn_apply(hf_turn *t, hf_reply *reply, hf_error *err);
  * the ERROR event. Each turn reports DONE or ERROR exactly once. */
 void hf_turn_fail(hf_turn *t, const hf_error *err);
 
-/* The final text after HF_TURN_DONE (borrowed); the session id. */
+/* The final text after HF_TURN_DONE (borrowed). */
 const char *hf_turn_answer(const hf_turn *t);
+
+/* Prefix err with the agent whose model call failed ("agent 'X': ..."),
+ * for a driver whose HTTP exchange failed before hf_turn_fail. */
+void hf_turn_blame(const hf_turn *t, hf_error *err);
 
 void hf_turn_free(hf_turn *t);
 
