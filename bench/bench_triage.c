@@ -20,16 +20,15 @@
  *    "wall_ms":…,"ms_per_run":…,"runs_per_s":…,"p50_ms":…,"p99_ms":…,
  *    "peak_rss_kib":…,"final_output":…,"last_agent":…,"store":"none"|"sqlite"}
  */
+#include "bench_line.h"
+
 #include <handoff.h>
 
-#include <cjson/cJSON.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 
 typedef struct options {
@@ -171,40 +170,9 @@ static void run_one(bench *b)
 	hf_session_free(s);
 }
 
-static int by_value(const void *a, const void *b)
+static void print_line(const options *o, const bench *b, double wall, double *lat)
 {
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-/* Nearest rank, as bench_floor computes it. */
-static double percentile(const double *sorted, long n, double p)
-{
-	long i = (long)ceil(p / 100.0 * (double)n) - 1;
-	return sorted[i < 0 ? 0 : i >= n ? n - 1 : i];
-}
-
-static double ms3(double x)
-{
-	return round(x * 1000.0) / 1000.0;
-}
-
-static void print_line(const options *o, const bench *b, double wall, const double *lat)
-{
-	struct rusage ru;
-	getrusage(RUSAGE_SELF, &ru);
-	cJSON *out = cJSON_CreateObject();
-	cJSON_AddStringToObject(out, "contender", "handoff");
-	cJSON_AddStringToObject(out, "mode", o->mode);
-	cJSON_AddBoolToObject(out, "stream", o->stream);
-	cJSON_AddNumberToObject(out, "n", (double)o->n);
-	cJSON_AddNumberToObject(out, "concurrency", 1);
-	cJSON_AddNumberToObject(out, "wall_ms", ms3(wall));
-	cJSON_AddNumberToObject(out, "ms_per_run", ms3(wall / (double)o->n));
-	cJSON_AddNumberToObject(out, "runs_per_s", ms3((double)o->n * 1000.0 / wall));
-	cJSON_AddNumberToObject(out, "p50_ms", ms3(percentile(lat, o->n, 50)));
-	cJSON_AddNumberToObject(out, "p99_ms", ms3(percentile(lat, o->n, 99)));
-	cJSON_AddNumberToObject(out, "peak_rss_kib", (double)ru.ru_maxrss);
+	cJSON *out = bench_line_new("handoff", o->mode, o->stream, o->n, 1, wall, lat);
 	cJSON_AddStringToObject(out, "final_output", b->answer);
 	cJSON_AddStringToObject(out, "last_agent", b->last_agent);
 	cJSON_AddStringToObject(out, "store", o->db ? "sqlite" : "none");
@@ -232,9 +200,7 @@ int main(int argc, char **argv)
 		run_one(&b);
 		lat[i] = now_ms() - start;
 	}
-	double wall = now_ms() - t0;
-	qsort(lat, (size_t)o.n, sizeof(*lat), by_value);
-	print_line(&o, &b, wall, lat);
+	print_line(&o, &b, now_ms() - t0, lat);
 	bench_close(&b);
 	free(lat);
 	return 0;
