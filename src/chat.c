@@ -9,6 +9,7 @@
 #include "text.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -547,4 +548,137 @@ int hf_reply_parse(hf_reply *out, const char *body, size_t len, hf_error *err)
 	if (rc)
 		hf_reply_dispose(out);
 	return rc;
+}
+
+/* ---------------------------------------------------------------- */
+/* Per-agent parts of the body, and joining a body from texts        */
+/* ---------------------------------------------------------------- */
+
+static const char wire_open[] = "{\"messages\":[]";
+static const char wire_stream[] = ",\"stream\":true";
+static const char wire_usage[] = ",\"stream_options\":{\"include_usage\":true}";
+
+void hf_agent_wire_free(hf_agent_wire *w)
+{
+	if (!w)
+		return;
+	free(w->system);
+	free(w->head);
+	free(w->tail);
+	free(w);
+}
+
+/* Render the agent's request once with no messages, streaming with usage,
+ * and cut it where the per-request parts go. */
+static hf_agent_wire *wire_build(const hf_agent *a, hf_error *err)
+{
+	hf_agent_wire *w = hf_calloc(1, sizeof(*w));
+	cJSON *messages = cJSON_CreateArray(), *tools = NULL, *sys = NULL;
+	hf_chat_request req = { 0 };
+	char *body = NULL, *head, *mark;
+	size_t i, marklen = strlen(wire_stream) + strlen(wire_usage);
+	int rc = w && messages ? HF_OK : HF_ENOMEM;
+
+	if (!rc && a->nhandoffs && !(tools = cJSON_CreateArray()))
+		rc = HF_ENOMEM;
+	for (i = 0; !rc && tools && i < a->nhandoffs; i++)
+		if (!push(tools, hf_handoff_tool(a->handoffs[i])))
+			rc = HF_ENOMEM;
+	if (!rc && a->system_prompt && *a->system_prompt &&
+	    !((sys = hf_msg_system(a->system_prompt)) && (w->system = cJSON_PrintUnformatted(sys))))
+		rc = HF_ENOMEM;
+	req.model = a->model;
+	req.messages = messages;
+	req.tools = tools;
+	req.settings = &a->settings;
+	req.stream = req.include_usage = true;
+	if (!rc && !(rc = hf_chat_body(&body, &req, err))) {
+		head = body + strlen(wire_open);
+		mark = strstr(head, wire_stream);
+		if (strncmp(body, wire_open, strlen(wire_open)) || !mark ||
+		    strncmp(mark + strlen(wire_stream), wire_usage, strlen(wire_usage)))
+			rc = hf_err(err, HF_EPROTOCOL, "cannot cut the request of agent '%s'", a->name);
+		else if (!(w->head = hf_strndup(head, (size_t)(mark - head))) ||
+		         /* the tail runs to the closing brace */
+		         !(w->tail = hf_strndup(mark + marklen, strlen(mark + marklen) - 1)))
+			rc = HF_ENOMEM;
+	}
+	free(body);
+	cJSON_Delete(messages);
+	cJSON_Delete(tools);
+	cJSON_Delete(sys);
+	if (rc) {
+		hf_agent_wire_free(w);
+		if (rc == HF_ENOMEM)
+			hf_err(err, HF_ENOMEM, "out of memory preparing requests for agent '%s'", a->name);
+		return NULL;
+	}
+	return w;
+}
+
+const hf_agent_wire *hf_agent_wire_get(const hf_agent *a, hf_error *err)
+{
+	hf_agent *agent = (hf_agent *)a; /* only the cache changes */
+	hf_agent_wire *w = atomic_load(&agent->wire), *none = NULL;
+	if (w)
+		return w;
+	if (!(w = wire_build(a, err)))
+		return NULL;
+	if (!atomic_compare_exchange_strong(&agent->wire, &none, w)) {
+		hf_agent_wire_free(w); /* another thread was first */
+		w = none;
+	}
+	return w;
+}
+
+int hf_chat_body_join(char **out, const hf_agent_wire *w, const char *const *messages,
+                      size_t n, bool stream, bool include_usage,
+                      const char *compute_provider, hf_error *err)
+{
+	char *cp = NULL, *p;
+	size_t i, len = strlen(wire_open) + 2 + strlen(w->head) + strlen(w->tail);
+	*out = NULL;
+	if (compute_provider) {
+		cJSON *s = cJSON_CreateString(compute_provider);
+		cp = s ? cJSON_PrintUnformatted(s) : NULL;
+		cJSON_Delete(s);
+		if (!cp)
+			return hf_err(err, HF_ENOMEM, "out of memory building the request");
+		len += strlen(",\"compute_provider\":") + strlen(cp);
+	}
+	if (w->system)
+		len += strlen(w->system) + 1;
+	for (i = 0; i < n; i++)
+		len += strlen(messages[i]) + 1;
+	if (stream)
+		len += strlen(wire_stream) + (include_usage ? strlen(wire_usage) : 0);
+	if (!(p = *out = hf_malloc(len + 1))) {
+		free(cp);
+		return hf_err(err, HF_ENOMEM, "out of memory building the request");
+	}
+#define PUT(s) (p = stpcpy(p, (s)))
+	PUT("{\"messages\":[");
+	if (w->system)
+		PUT(w->system);
+	for (i = 0; i < n; i++) {
+		if (i || w->system)
+			PUT(",");
+		PUT(messages[i]);
+	}
+	PUT("]");
+	PUT(w->head);
+	if (stream) {
+		PUT(wire_stream);
+		if (include_usage)
+			PUT(wire_usage);
+	}
+	PUT(w->tail);
+	if (cp) {
+		PUT(",\"compute_provider\":");
+		PUT(cp);
+	}
+	PUT("}");
+#undef PUT
+	free(cp);
+	return HF_OK;
 }

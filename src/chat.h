@@ -49,6 +49,28 @@ typedef struct hf_chat_request {
  * them (1.0, 0.3). HF_EINVAL without model or messages. *out is owned (hf_free). */
 int hf_chat_body(char **out, const hf_chat_request *req, hf_error *err);
 
+/* The parts of a request body that depend only on the agent, rendered
+ * once with hf_chat_body so that each request is a join of texts:
+ *   {"messages":[<system>,<message>...]<head>[,"stream":true[,"stream_options":
+ *   {"include_usage":true}]]<tail>[,"compute_provider":"…"]}
+ * which is byte for byte what hf_chat_body writes for the same request. */
+typedef struct hf_agent_wire {
+	char *system; /* the system message object, or NULL */
+	char *head;   /* ,"model":… and the settings before "stream" */
+	char *tail;   /* the settings after "stream_options", and the tools */
+} hf_agent_wire;
+
+/* The agent's wire parts, built on first use and kept in the agent (safe
+ * from several threads). Borrowed; NULL with err filled on failure. */
+const hf_agent_wire *hf_agent_wire_get(const hf_agent *a, hf_error *err);
+void hf_agent_wire_free(hf_agent_wire *w);
+
+/* Join a request body (see hf_agent_wire) from the agent's parts and n
+ * message object texts. *out is owned (hf_free). */
+int hf_chat_body_join(char **out, const hf_agent_wire *w, const char *const *messages,
+                      size_t n, bool stream, bool include_usage,
+                      const char *compute_provider, hf_error *err);
+
 /* Wire-format message builders (new cJSON objects, caller owns). */
 cJSON *hf_msg_system(const char *text);   /* {"content":…,"role":"system"} */
 cJSON *hf_msg_user(const char *text);     /* {"role":"user","content":…} */

@@ -4,6 +4,7 @@
  * Loading is in graph_load.c, export in graph_export.c.
  */
 #include "graph.h"
+#include "chat.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -132,6 +133,7 @@ void hf_agent_dispose(hf_agent *a)
 	free(a->handoffs);
 	free(a->file);
 	settings_free(&a->settings);
+	hf_agent_wire_free(a->wire);
 }
 
 void hf_graph_free(hf_graph *g)

@@ -39,6 +39,10 @@ struct hf_agent {
 	size_t nhandoffs;
 	char *file;              /* where it was defined */
 	int line, col;
+	/* The request-body parts that depend only on this agent, rendered on
+	 * first use (chat.c, hf_agent_wire_get); the graph stays logically
+	 * immutable and threads race benignly to fill it. */
+	struct hf_agent_wire *_Atomic wire;
 };
 
 /* Endpoint defaults from the graph file; NULL / 0 when not set. */

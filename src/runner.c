@@ -203,23 +203,16 @@ static int history_start(const cJSON *history, size_t limit)
 	return n;
 }
 
-static bool add_refs(cJSON *dst, const cJSON *src, int from)
-{
-	const cJSON *m;
-	int i = 0;
-	cJSON_ArrayForEach(m, src) {
-		if (i++ >= from && !cJSON_AddItemReferenceToArray(dst, (cJSON *)m))
-			return false;
-	}
-	return true;
-}
-
 int hf_turn_request(hf_turn *t, hf_call_spec *spec, hf_error *err)
 {
 	const hf_agent *a = t->agent;
-	cJSON *messages = NULL, *tools = NULL, *sys = NULL;
-	hf_chat_request req = { 0 };
-	size_t i;
+	const hf_agent_wire *w;
+	const cJSON *history = hf_session_messages(t->s), *m;
+	int from = history_start(history, t->opts.max_history_messages);
+	size_t nhist = (size_t)(cJSON_GetArraySize(history) - from);
+	size_t nturn = (size_t)cJSON_GetArraySize(t->turn), n = 0, i;
+	const char **texts = NULL;
+	char **printed = NULL;
 	int rc = HF_ENOMEM;
 
 	if (t->calls >= t->max_turns)
@@ -227,56 +220,46 @@ int hf_turn_request(hf_turn *t, hf_call_spec *spec, hf_error *err)
 		              "max turns (%d) exceeded: the agents made %d model calls in this "
 		              "turn without a final answer (last agent: '%s')",
 		              t->max_turns, t->calls, a->name);
-	messages = cJSON_CreateArray();
-	if (!messages)
-		goto fail;
-	if (a->system_prompt && *a->system_prompt) {
-		if (!(sys = hf_msg_system(a->system_prompt)))
-			goto fail;
-		cJSON_AddItemToArray(messages, sys);
+	if (!(w = hf_agent_wire_get(a, err)))
+		return err ? err->code : HF_ENOMEM;
+	/* The history's texts are kept by the session; this turn's are printed. */
+	texts = hf_calloc(nhist + nturn, sizeof(*texts));
+	printed = hf_calloc(nturn, sizeof(*printed));
+	if (!texts || !printed)
+		goto done;
+	for (i = 0; i < nhist; i++)
+		if (!(texts[n++] = hf_session_message_json(t->s, (size_t)from + i)))
+			goto done;
+	i = 0;
+	cJSON_ArrayForEach(m, t->turn) {
+		if (!(printed[i] = cJSON_PrintUnformatted(m)))
+			goto done;
+		texts[n++] = printed[i++];
 	}
-	if (!add_refs(messages, hf_session_messages(t->s),
-	              history_start(hf_session_messages(t->s), t->opts.max_history_messages)) ||
-	    !add_refs(messages, t->turn, 0))
-		goto fail;
-	if (a->nhandoffs) {
-		if (!(tools = cJSON_CreateArray()))
-			goto fail;
-		for (i = 0; i < a->nhandoffs; i++) {
-			cJSON *tool = hf_handoff_tool(a->handoffs[i]);
-			if (!tool)
-				goto fail;
-			cJSON_AddItemToArray(tools, tool);
-		}
-	}
-	req.model = a->model;
-	req.messages = messages;
-	req.tools = tools;
-	req.settings = &a->settings;
-	req.compute_provider = a->compute_provider ? a->compute_provider : t->ep->compute_provider;
-	req.stream = t->opts.stream != 0;
-	req.include_usage = req.stream;
 	free(t->body);
 	t->body = NULL;
-	if ((rc = hf_chat_body(&t->body, &req, err)))
+	rc = hf_chat_body_join(&t->body, w, texts, n, t->opts.stream != 0, t->opts.stream != 0,
+	                       a->compute_provider ? a->compute_provider : t->ep->compute_provider,
+	                       err);
+	if (rc)
 		goto done;
 	memset(spec, 0, sizeof(*spec));
 	spec->method = "POST";
 	spec->path = "/chat/completions";
 	spec->body = t->body;
-	spec->stream = req.stream;
+	spec->stream = t->opts.stream != 0;
 	spec->provider = a->provider;
 	spec->cancel = t->opts.cancel;
 	spec->on_delta = on_delta;
 	spec->payload = t;
 	t->calls++;
-	rc = HF_OK;
-	goto done;
-fail:
-	rc = hf_err(err, HF_ENOMEM, "out of memory building the request for '%s'", a->name);
 done:
-	cJSON_Delete(messages);
-	cJSON_Delete(tools);
+	if (rc == HF_ENOMEM && (!err || err->code != HF_ENOMEM))
+		hf_err(err, HF_ENOMEM, "out of memory building the request for '%s'", a->name);
+	for (i = 0; printed && i < nturn; i++)
+		free(printed[i]);
+	free(printed);
+	free(texts);
 	return rc;
 }
 
