@@ -94,6 +94,11 @@ typedef struct hf_error {
 	char message[HF_ERROR_MESSAGE_MAX];
 } hf_error;
 
+/* The last error filled on the calling thread by any libhandoff call
+ * (thread-local; valid until the thread's next failing call), for callers
+ * that passed err = NULL. Never NULL; code HF_OK when there was none. */
+HF_EXTERN(const hf_error *) hf_error_last(void);
+
 /* Static, lower-case name of a code ("config", "auth", ...). */
 HF_EXTERN(const char *) hf_code_name(int code);
 

@@ -7,13 +7,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+static _Thread_local hf_error last_error;
+
+const hf_error *hf_error_last(void)
+{
+	return &last_error;
+}
+
 int hf_errv(hf_error *err, int code, const char *fmt, va_list ap)
 {
-	if (err) {
-		err->code = code;
-		err->http_status = 0;
-		vsnprintf(err->message, sizeof(err->message), fmt, ap);
-	}
+	last_error.code = code;
+	last_error.http_status = 0;
+	vsnprintf(last_error.message, sizeof(last_error.message), fmt, ap);
+	if (err && err != &last_error)
+		*err = last_error;
 	return code;
 }
 
@@ -29,13 +36,13 @@ int hf_err(hf_error *err, int code, const char *fmt, ...)
 void hf_err_prefix(hf_error *err, const char *fmt, ...)
 {
 	char prefix[256], old[HF_ERROR_MESSAGE_MAX];
+	size_t n, keep;
 	va_list ap;
 	if (!err)
 		return;
 	va_start(ap, fmt);
 	vsnprintf(prefix, sizeof(prefix), fmt, ap);
 	va_end(ap);
-	size_t n;
 	memcpy(old, err->message, sizeof(old));
 	n = strlen(prefix);
 	if (n > sizeof(err->message) - 3)
@@ -43,8 +50,11 @@ void hf_err_prefix(hf_error *err, const char *fmt, ...)
 	memcpy(err->message, prefix, n);
 	memcpy(err->message + n, ": ", 2);
 	n += 2;
-	memcpy(err->message + n, old, strnlen(old, sizeof(err->message) - 1 - n));
-	err->message[n + strnlen(old, sizeof(err->message) - 1 - n)] = '\0';
+	keep = strnlen(old, sizeof(err->message) - 1 - n);
+	memcpy(err->message + n, old, keep);
+	err->message[n + keep] = '\0';
+	if (err != &last_error)
+		last_error = *err;
 }
 
 void hf_err_clear(hf_error *err)
