@@ -93,6 +93,19 @@ size_t hf_utf8_incomplete_tail(const char *s, size_t len)
 	return 0;
 }
 
+/* True when every character of valid UTF-8 s is below U+0300, where the
+ * combining diacritical marks begin: such text is its own NFC (the NFC
+ * quick-check property is "yes" for all of it). U+0300 is 0xCC 0x80, so
+ * a lead byte below 0xCC means a code point below U+0300. */
+static bool below_combining_marks(const char *s, size_t len)
+{
+	size_t i;
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] >= 0xCC)
+			return false;
+	return true;
+}
+
 int hf_text_normalize_input(char **out, const char *s, size_t len, size_t max,
                             hf_error *err)
 {
@@ -106,6 +119,12 @@ int hf_text_normalize_input(char **out, const char *s, size_t len, size_t max,
 		if (s[bad] == '\0')
 			return hf_err(err, HF_EINVAL, "input contains a NUL byte (byte %zu)", bad);
 		return hf_err(err, HF_EINVAL, "input is not valid UTF-8 (byte %zu)", bad);
+	}
+	if (below_combining_marks(s, len)) {
+		/* Already NFC: nothing below U+0300 decomposes or combines. */
+		if (!(*out = hf_strndup(s, len)))
+			return hf_err(err, HF_ENOMEM, "out of memory normalising input");
+		return HF_OK;
 	}
 	n = utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)len, &nfc,
 	                 UTF8PROC_STABLE | UTF8PROC_COMPOSE);
