@@ -572,10 +572,12 @@ void hf_mock_stop(hf_mock *m)
 {
 	if (!m)
 		return;
-	/* Suspended connections must be resumed before MHD stops. */
+	/* Suspended connections must be resumed before MHD stops; request
+	 * threads may still reach the timer until MHD has stopped. */
 	mock_timer_stop(m->timer);
 	if (m->daemon)
 		MHD_stop_daemon(m->daemon);
+	mock_timer_free(m->timer);
 	mock_fault_counters_free(m->faults);
 	mock_log_close(m->log);
 	mock_scenario_free(m->scenario);

@@ -212,8 +212,11 @@ int mock_timer_start(mock_timer **out, hf_error *err);
 /* Suspend conn (from within an MHD callback) and resume it after ms.
  * Returns false, without suspending, once the timer is stopping. */
 bool mock_timer_suspend(mock_timer *t, struct MHD_Connection *conn, long ms);
-/* Resume every pending connection now and stop the thread. NULL-safe. */
+/* Resume every suspended connection and refuse new suspensions; the timer
+ * stays valid for request threads until mock_timer_free, which is called
+ * after the HTTP server has stopped. */
 void mock_timer_stop(mock_timer *t);
+void mock_timer_free(mock_timer *t); /* NULL-safe */
 
 /* ---- mock_log.c: the request log ---- */
 

@@ -155,12 +155,27 @@ void mock_timer_stop(mock_timer *t)
 	if (!t)
 		return;
 	pthread_mutex_lock(&t->lock);
+	if (t->stopping) {
+		pthread_mutex_unlock(&t->lock);
+		return;
+	}
 	t->stopping = true;
 	pthread_cond_signal(&t->cond);
 	pthread_mutex_unlock(&t->lock);
 	pthread_join(t->thread, NULL);
+	/* No suspension is added once stopping is set: wake the ones waiting. */
+	pthread_mutex_lock(&t->lock);
 	for (i = 0; i < t->len; i++)
 		MHD_resume_connection(t->heap[i].conn);
+	t->len = 0;
+	pthread_mutex_unlock(&t->lock);
+}
+
+void mock_timer_free(mock_timer *t)
+{
+	if (!t)
+		return;
+	mock_timer_stop(t);
 	free(t->heap);
 	pthread_cond_destroy(&t->cond);
 	pthread_mutex_destroy(&t->lock);
