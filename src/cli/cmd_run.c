@@ -25,6 +25,8 @@ static void help(void)
 	       "                        $XDG_STATE_HOME/handoff/sessions.db)\n"
 	       "      --routing R       sticky | router (default: the graph's)\n"
 	       "      --max-turns N     model calls allowed in one turn (default: the graph's)\n"
+	       "      --max-history N   send at most the last N stored messages (cut at a\n"
+	       "                        user message, never between a tool call and its result)\n"
 	       "      --no-stream       wait for whole replies instead of streaming\n"
 	       "      --json            print events as JSON lines on stdout\n"
 	       "      --mock            run against a local mock endpoint (no network)\n"
@@ -39,21 +41,28 @@ static bool is_path(const char *s)
 	return stat(s, &st) == 0;
 }
 
-static char *read_stdin(void)
+/* Standard input as a string without its final line ends. More than
+ * MAX_STDIN bytes is refused here; hf_run applies the message limit. */
+static char *read_stdin(bool *too_big)
 {
 	size_t n = 0, cap = 4096, r;
-	char *buf = malloc(cap);
+	char *buf = malloc(cap), *nb;
+	*too_big = false;
 	while (buf && (r = fread(buf + n, 1, cap - n - 1, stdin)) > 0) {
 		n += r;
-		if (n + 1 >= cap) {
-			char *nb = cap < MAX_STDIN * 2 ? realloc(buf, cap * 2) : NULL;
-			if (!nb) {
-				free(buf);
-				return NULL;
-			}
-			buf = nb;
-			cap *= 2;
+		if (n + 1 < cap)
+			continue;
+		if (cap > MAX_STDIN) {
+			*too_big = true;
+			free(buf);
+			return NULL;
 		}
+		if (!(nb = realloc(buf, cap * 2))) {
+			free(buf);
+			return NULL;
+		}
+		buf = nb;
+		cap *= 2;
 	}
 	if (buf) {
 		buf[n] = '\0';
@@ -64,7 +73,7 @@ static char *read_stdin(void)
 }
 
 enum { OPT_SESSION = 1, OPT_NEW, OPT_NO_STORE, OPT_DB, OPT_ROUTING, OPT_MAX_TURNS,
-       OPT_NO_STREAM, OPT_JSON, OPT_MOCK };
+       OPT_MAX_HISTORY, OPT_NO_STREAM, OPT_JSON, OPT_MOCK };
 
 int hf_cmd_run(int argc, char **argv)
 {
@@ -76,6 +85,7 @@ int hf_cmd_run(int argc, char **argv)
 		{ "db", required_argument, NULL, OPT_DB },
 		{ "routing", required_argument, NULL, OPT_ROUTING },
 		{ "max-turns", required_argument, NULL, OPT_MAX_TURNS },
+		{ "max-history", required_argument, NULL, OPT_MAX_HISTORY },
 		{ "no-stream", no_argument, NULL, OPT_NO_STREAM },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "mock", no_argument, NULL, OPT_MOCK },
@@ -126,6 +136,11 @@ int hf_cmd_run(int argc, char **argv)
 				return cli_usage_error("run", "--max-turns takes a number from 1 to 1000, not '%s'", optarg);
 			ro.max_turns = (int)num;
 			break;
+		case OPT_MAX_HISTORY:
+			if (!cli_parse_long(optarg, 1, 1000000, &num))
+				return cli_usage_error("run", "--max-history takes a number of messages, not '%s'", optarg);
+			ro.max_history_messages = (size_t)num;
+			break;
 		case OPT_NO_STREAM: ro.stream = 0; break;
 		case OPT_JSON: render.json = true; break;
 		case OPT_MOCK: use_mock = true; break;
@@ -152,8 +167,12 @@ int hf_cmd_run(int argc, char **argv)
 	if (!graph_path)
 		graph_path = cli_default_graph();
 	if (!text) {
-		if (!(stdin_text = read_stdin()))
-			return cli_usage_error("run", "could not read the text from standard input");
+		bool too_big;
+		if (!(stdin_text = read_stdin(&too_big)))
+			return too_big ? cli_usage_error("run", "the text on standard input is over %d MiB; "
+			                                 "one message may hold at most 64 KiB",
+			                                 MAX_STDIN / (1024 * 1024))
+			               : cli_usage_error("run", "could not read the text from standard input");
 		text = stdin_text;
 	}
 	if (!*text) {
