@@ -19,6 +19,8 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
+#include "bench_line.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -406,24 +408,6 @@ static slot *run_conc(CURLM *m, slot *slots, long k, const options *o, long n, d
 	return last;
 }
 
-static int by_value(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-/* Figures keep three decimals. */
-static double ms3(double x)
-{
-	return round(x * 1000.0) / 1000.0;
-}
-
-static double percentile(const double *sorted, long n, double p)
-{
-	long i = (long)((p / 100.0) * n + 0.999999999) - 1;
-	return sorted[i < 0 ? 0 : i >= n ? n - 1 : i];
-}
-
 int main(int argc, char **argv)
 {
 	options o = parse_args(argc, argv);
@@ -459,22 +443,9 @@ int main(int argc, char **argv)
 	else
 		run_seq(slots, &o, o.n, lat);
 	double wall = now_ms() - t0;
-	qsort(lat, o.n, sizeof *lat, by_value);
-
-	struct rusage ru;
-	getrusage(RUSAGE_SELF, &ru);
-	cJSON *out = cJSON_CreateObject();
-	cJSON_AddStringToObject(out, "contender", "floor");
-	cJSON_AddStringToObject(out, "mode", o.mode);
-	cJSON_AddBoolToObject(out, "stream", o.stream);
-	cJSON_AddNumberToObject(out, "n", o.n);
-	cJSON_AddNumberToObject(out, "concurrency", nslots);
-	cJSON_AddNumberToObject(out, "wall_ms", ms3(wall));
-	cJSON_AddNumberToObject(out, "ms_per_run", ms3(wall / o.n));
-	cJSON_AddNumberToObject(out, "runs_per_s", ms3(o.n * 1000.0 / wall));
-	cJSON_AddNumberToObject(out, "p50_ms", ms3(percentile(lat, o.n, 50)));
-	cJSON_AddNumberToObject(out, "p99_ms", ms3(percentile(lat, o.n, 99)));
-	cJSON_AddNumberToObject(out, "peak_rss_kib", ru.ru_maxrss);
+	cJSON *out = bench_line_new("floor", o.mode, o.stream, o.n, nslots, wall, lat);
+	if (!out)
+		die("out of memory");
 	cJSON_AddStringToObject(out, "final_output", last->answer.p);
 	cJSON_AddNullToObject(out, "last_agent");
 	char *line = cJSON_PrintUnformatted(out);
