@@ -36,6 +36,8 @@ struct hf_turn {
 	hf_run_options opts;
 	const hf_agent *agent;   /* the agent answering now */
 	cJSON *turn;             /* messages of this turn (user first) */
+	char **texts;            /* each of them printed, in the same order */
+	size_t ntexts, captexts;
 	hf_usage usage;
 	int calls;               /* model calls made */
 	int max_turns;
@@ -82,6 +84,30 @@ void hf_turn_fail(hf_turn *t, const hf_error *err)
 }
 
 /* ---- set-up ---- */
+
+/* Append m (owned; NULL means out of memory) to the turn, printed once:
+ * each request and the commit reuse the text. */
+static int add_message(hf_turn *t, cJSON *m)
+{
+	char *text;
+	if (t->ntexts == t->captexts) {
+		size_t cap = t->captexts ? t->captexts * 2 : 8;
+		char **p = hf_realloc(t->texts, cap * sizeof(*p));
+		if (!p) {
+			cJSON_Delete(m);
+			return HF_ENOMEM;
+		}
+		t->texts = p;
+		t->captexts = cap;
+	}
+	if (!m || !(text = cJSON_PrintUnformatted(m))) {
+		cJSON_Delete(m);
+		return HF_ENOMEM;
+	}
+	cJSON_AddItemToArray(t->turn, m);
+	t->texts[t->ntexts++] = text;
+	return HF_OK;
+}
 
 /* The agent a turn starts at: the holding agent under the sticky policy,
  * else the entry agent. */
@@ -135,12 +161,12 @@ int hf_turn_new(hf_turn **out, const hf_graph *g, hf_session *s, hf_store *st,
 	t = hf_calloc(1, sizeof(*t));
 	user = t ? hf_msg_user(text) : NULL;
 	free(text);
-	if (!t || !user || !(t->turn = cJSON_CreateArray())) {
-		cJSON_Delete(user);
-		free(t);
+	if (!t || !(t->turn = cJSON_CreateArray()) || add_message(t, user)) {
+		if (t && !t->turn)
+			cJSON_Delete(user);
+		hf_turn_free(t);
 		return hf_err(err, HF_ENOMEM, "out of memory starting a turn");
 	}
-	cJSON_AddItemToArray(t->turn, user);
 	t->g = g;
 	t->s = s;
 	t->st = st;
@@ -161,6 +187,9 @@ void hf_turn_free(hf_turn *t)
 	if (!t)
 		return;
 	cJSON_Delete(t->turn);
+	while (t->ntexts)
+		free(t->texts[--t->ntexts]);
+	free(t->texts);
 	free(t->hops);
 	free(t->body);
 	free(t->answer);
@@ -207,12 +236,11 @@ int hf_turn_request(hf_turn *t, hf_call_spec *spec, hf_error *err)
 {
 	const hf_agent *a = t->agent;
 	const hf_agent_wire *w;
-	const cJSON *history = hf_session_messages(t->s), *m;
+	const cJSON *history = hf_session_messages(t->s);
 	int from = history_start(history, t->opts.max_history_messages);
 	size_t nhist = (size_t)(cJSON_GetArraySize(history) - from);
-	size_t nturn = (size_t)cJSON_GetArraySize(t->turn), n = 0, i;
+	size_t n = 0, i;
 	const char **texts = NULL;
-	char **printed = NULL;
 	int rc = HF_ENOMEM;
 
 	if (t->calls >= t->max_turns)
@@ -222,20 +250,14 @@ int hf_turn_request(hf_turn *t, hf_call_spec *spec, hf_error *err)
 		              t->max_turns, t->calls, a->name);
 	if (!(w = hf_agent_wire_get(a, err)))
 		return err ? err->code : HF_ENOMEM;
-	/* The history's texts are kept by the session; this turn's are printed. */
-	texts = hf_calloc(nhist + nturn, sizeof(*texts));
-	printed = hf_calloc(nturn, sizeof(*printed));
-	if (!texts || !printed)
+	/* Message texts: the history's are kept by the session, the turn's here. */
+	if (!(texts = hf_calloc(nhist + t->ntexts, sizeof(*texts))))
 		goto done;
 	for (i = 0; i < nhist; i++)
 		if (!(texts[n++] = hf_session_message_json(t->s, (size_t)from + i)))
 			goto done;
-	i = 0;
-	cJSON_ArrayForEach(m, t->turn) {
-		if (!(printed[i] = cJSON_PrintUnformatted(m)))
-			goto done;
-		texts[n++] = printed[i++];
-	}
+	for (i = 0; i < t->ntexts; i++)
+		texts[n++] = t->texts[i];
 	free(t->body);
 	t->body = NULL;
 	rc = hf_chat_body_join(&t->body, w, texts, n, t->opts.stream != 0, t->opts.stream != 0,
@@ -256,9 +278,6 @@ int hf_turn_request(hf_turn *t, hf_call_spec *spec, hf_error *err)
 done:
 	if (rc == HF_ENOMEM && (!err || err->code != HF_ENOMEM))
 		hf_err(err, HF_ENOMEM, "out of memory building the request for '%s'", a->name);
-	for (i = 0; printed && i < nturn; i++)
-		free(printed[i]);
-	free(printed);
 	free(texts);
 	return rc;
 }
@@ -342,13 +361,6 @@ static int fill_call_ids(hf_turn *t, hf_reply *r)
 	return HF_OK;
 }
 
-static int add_message(cJSON *arr, cJSON *m)
-{
-	if (!m)
-		return HF_ENOMEM;
-	cJSON_AddItemToArray(arr, m);
-	return HF_OK;
-}
 
 /* "A → B → A → B" for the loop error. */
 static void describe_hops(const hf_turn *t, const hf_agent *last, char *buf, size_t cap)
@@ -426,14 +438,14 @@ static int apply_calls(hf_turn *t, hf_reply *r, hf_error *err)
 	}
 	if (target && (rc = take_hop(t, target, err)))
 		return rc;
-	if (add_message(t->turn, hf_msg_assistant(r->content, r->calls, r->ncalls)))
+	if (add_message(t, hf_msg_assistant(r->content, r->calls, r->ncalls)))
 		return hf_err(err, HF_ENOMEM, "out of memory");
 	/* Ordinary (unknown) tools first, then ignored handoffs, then the winner. */
 	for (i = 0; i < r->ncalls; i++) {
 		if (handoff_target(t->agent, r->calls[i].name))
 			continue;
 		char *msg = hf_asprintf("Tool '%s' not found.", r->calls[i].name);
-		rc = msg ? add_message(t->turn, hf_msg_tool(r->calls[i].id, msg)) : HF_ENOMEM;
+		rc = msg ? add_message(t, hf_msg_tool(r->calls[i].id, msg)) : HF_ENOMEM;
 		free(msg);
 		if (rc)
 			return hf_err(err, HF_ENOMEM, "out of memory");
@@ -441,13 +453,13 @@ static int apply_calls(hf_turn *t, hf_reply *r, hf_error *err)
 	for (i = 0; i < r->ncalls; i++) {
 		if (i == winner || !handoff_target(t->agent, r->calls[i].name))
 			continue;
-		if (add_message(t->turn, hf_msg_tool(r->calls[i].id, MULTI_HANDOFF_TEXT)))
+		if (add_message(t, hf_msg_tool(r->calls[i].id, MULTI_HANDOFF_TEXT)))
 			return hf_err(err, HF_ENOMEM, "out of memory");
 	}
 	if (!target)
 		return HF_TURN_NEXT;
 	transfer = transfer_message(target->name);
-	rc = transfer ? add_message(t->turn, hf_msg_tool(r->calls[winner].id, transfer)) : HF_ENOMEM;
+	rc = transfer ? add_message(t, hf_msg_tool(r->calls[winner].id, transfer)) : HF_ENOMEM;
 	free(transfer);
 	if (rc)
 		return hf_err(err, HF_ENOMEM, "out of memory");
@@ -467,14 +479,15 @@ static int finish(hf_turn *t, hf_reply *r, hf_error *err)
 	hf_event ev = { .type = HF_EVENT_MESSAGE };
 	int rc;
 
-	if (add_message(t->turn, hf_msg_assistant(r->content, NULL, 0)) ||
+	if (add_message(t, hf_msg_assistant(r->content, NULL, 0)) ||
 	    !(t->answer = hf_strdup(r->content)))
 		return hf_err(err, HF_ENOMEM, "out of memory");
 	ev.text = t->answer;
 	ev.text_len = strlen(t->answer);
 	if ((rc = emit_or_cancel(t, &ev, err)))
 		return rc;
-	if ((rc = hf_session_commit(t->s, t->st, t->turn, t->agent->name, &t->usage, err)))
+	if ((rc = hf_session_commit_texts(t->s, t->st, t->turn, t->texts, t->agent->name, &t->usage,
+	                                  err)))
 		return rc;
 	ev.type = HF_EVENT_DONE;
 	ev.usage = t->usage;

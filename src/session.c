@@ -367,50 +367,46 @@ static void free_texts(char **texts, size_t n)
 	free(texts);
 }
 
-int hf_session_commit(hf_session *s, hf_store *st, const cJSON *turn, const char *agent,
-                      const hf_usage *usage, hf_error *err)
+int hf_session_commit_texts(hf_session *s, hf_store *st, cJSON *turn, char **texts,
+                            const char *agent, const hf_usage *usage, hf_error *err)
 {
 	size_t count, n, i = 0;
-	char **texts = NULL, *agent_copy = NULL;
-	cJSON *copies = NULL, *c;
+	char *agent_copy = NULL;
 	const cJSON *m;
-	int rc = HF_ENOMEM;
+	cJSON *c;
+	int rc;
 
-	if (!s || !cJSON_IsArray(turn))
+	if (!s || !cJSON_IsArray(turn) || !texts)
 		return hf_err(err, HF_EINVAL, "hf_session_commit needs a session and a message array");
 	count = hf_session_message_count(s);
 	n = (size_t)cJSON_GetArraySize(turn);
 	/* Everything that can fail happens before the store commits. */
-	if (!(texts = hf_calloc(n, sizeof(*texts))) || !(copies = cJSON_CreateArray()))
-		goto oom;
 	cJSON_ArrayForEach(m, turn) {
 		if ((rc = check_message(m, err))) {
 			hf_err_prefix(err, "message %zu of the turn", i + 1);
-			goto fail;
+			return rc;
 		}
-		if (!(texts[i] = cJSON_PrintUnformatted(m)) || !(c = cJSON_Duplicate(m, 1)))
-			goto oom;
-		cJSON_AddItemToArray(copies, c);
-		if (strlen(texts[i]) > MESSAGE_MAX_BYTES) {
-			rc = hf_err(err, HF_ELIMIT, "message %zu of the turn is %zu bytes; the limit is %zu",
-			            i + 1, strlen(texts[i]), MESSAGE_MAX_BYTES);
-			goto fail;
-		}
+		if (strlen(texts[i]) > MESSAGE_MAX_BYTES)
+			return hf_err(err, HF_ELIMIT, "message %zu of the turn is %zu bytes; the limit is %zu",
+			              i + 1, strlen(texts[i]), MESSAGE_MAX_BYTES);
 		i++;
 	}
-	if ((agent && !(agent_copy = hf_strdup(agent))) || reserve_texts(s, count + n))
-		goto oom;
+	if ((agent && !(agent_copy = hf_strdup(agent))) || reserve_texts(s, count + n)) {
+		free(agent_copy);
+		return hf_err(err, HF_ENOMEM, "out of memory committing a turn of session '%s'", s->id);
+	}
 	if (st && (rc = hf_store_commit(st, s->id, count, agent ? agent : s->agent, usage,
-	                                (const char *const *)texts, n, err)))
-		goto fail;
+	                                (const char *const *)texts, n, err))) {
+		free(agent_copy);
+		return rc;
+	}
 
-	/* Committed: apply to s; nothing below can fail. */
-	while ((c = cJSON_DetachItemFromArray(copies, 0)))
+	/* Committed: move the turn into s; nothing below can fail. */
+	for (i = 0; (c = cJSON_DetachItemFromArray(turn, 0)); i++) {
 		cJSON_AddItemToArray(s->messages, c);
-	for (i = 0; i < n; i++)
 		s->texts[count + i] = texts[i];
-	free(texts);
-	cJSON_Delete(copies);
+		texts[i] = NULL;
+	}
 	if (agent_copy) {
 		free(s->agent);
 		s->agent = agent_copy;
@@ -422,12 +418,30 @@ int hf_session_commit(hf_session *s, hf_store *st, const cJSON *turn, const char
 		s->usage.total_tokens += usage->total_tokens;
 	}
 	return HF_OK;
+}
 
+int hf_session_commit(hf_session *s, hf_store *st, const cJSON *turn, const char *agent,
+                      const hf_usage *usage, hf_error *err)
+{
+	size_t n, i = 0;
+	char **texts = NULL;
+	cJSON *copy = NULL;
+	int rc;
+
+	if (!s || !cJSON_IsArray(turn))
+		return hf_err(err, HF_EINVAL, "hf_session_commit needs a session and a message array");
+	n = (size_t)cJSON_GetArraySize(turn);
+	if (!(texts = hf_calloc(n, sizeof(*texts))) || !(copy = cJSON_Duplicate(turn, 1)))
+		goto oom;
+	for (i = 0; i < n; i++)
+		if (!(texts[i] = cJSON_PrintUnformatted(cJSON_GetArrayItem(copy, (int)i))))
+			goto oom;
+	rc = hf_session_commit_texts(s, st, copy, texts, agent, usage, err);
+	goto out;
 oom:
 	rc = hf_err(err, HF_ENOMEM, "out of memory committing a turn of session '%s'", s->id);
-fail:
+out:
 	free_texts(texts, n);
-	cJSON_Delete(copies);
-	free(agent_copy);
+	cJSON_Delete(copy);
 	return rc;
 }

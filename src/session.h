@@ -37,6 +37,14 @@ int hf_session_add_stored(hf_session *s, const char *json, size_t len, hf_error 
 int hf_session_commit(hf_session *s, hf_store *st, const cJSON *turn, const char *agent,
                       const hf_usage *usage, hf_error *err);
 
+/* As hf_session_commit, for a caller that already holds each turn message
+ * printed (texts[i] is cJSON_PrintUnformatted of turn message i, from
+ * hf_malloc): on success the messages and texts move into s (turn is left
+ * empty, texts[i] set to NULL); on failure nothing changes and the caller
+ * keeps both. */
+int hf_session_commit_texts(hf_session *s, hf_store *st, cJSON *turn, char **texts,
+                            const char *agent, const hf_usage *usage, hf_error *err);
+
 /* Store operations used by the session layer (store.c). */
 int hf_store_commit(hf_store *st, const char *id, size_t expected, const char *agent,
                     const hf_usage *usage, const char *const *messages, size_t n,
