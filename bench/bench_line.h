@@ -1,8 +1,8 @@
 /*
  * bench_line.h - the one JSON line a triage contender prints
  * (docs/bench-peers.md, "Output line"): its figures from the wall time of
- * the N timed runs and their latencies. Header-only, for the benchmark
- * programs (bench_triage; bench_floor prints the same line).
+ * the N timed runs and their latencies. Header-only, shared by the
+ * benchmark programs (bench_triage, bench_floor).
  */
 #ifndef BENCH_LINE_H
 #define BENCH_LINE_H

@@ -29,7 +29,6 @@
 
 #define EASY_POOL_MAX 4096   /* idle easy handles kept for reuse */
 #define NO_DEADLINE (-1LL)
-#define LOW_SPEED_TIME_S (7L * 24 * 3600) /* see start_attempt */
 
 typedef struct eng_turn eng_turn;
 
@@ -239,13 +238,6 @@ static int start_transfer(hf_engine *e, eng_turn *et, hf_error *err)
 		return rc;
 	}
 	curl_easy_setopt(easy, CURLOPT_PRIVATE, et);
-	/* In loop mode libcurl runs a silent transfer only when one of its
-	 * timers expires, so the progress function (where the call checks its
-	 * idle timeout and cancel flag) would not run during a stall. A speed
-	 * limit makes libcurl check every transfer once a second; the time
-	 * given never runs out before the call's own timeouts. */
-	curl_easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, LOW_SPEED_TIME_S);
 	if ((mc = curl_multi_add_handle(e->multi, easy)) != CURLM_OK) {
 		easy_put(e, easy);
 		return multi_error(err, mc, "add a transfer");

@@ -432,6 +432,13 @@ int hf_call_setup(hf_call *c, CURL *easy, hf_error *err)
 	SET(CURLOPT_XFERINFOFUNCTION, on_progress);
 	SET(CURLOPT_XFERINFODATA, c);
 	SET(CURLOPT_NOPROGRESS, 0L);
+	/* Driven by a multi handle from an event loop, libcurl runs a silent
+	 * transfer only when one of its timers expires, so on_progress (which
+	 * checks the idle timeout and the cancel flag) would not run during a
+	 * stall. A speed limit makes libcurl look at every transfer once a
+	 * second; its time never runs out before the call's own timeouts. */
+	SET(CURLOPT_LOW_SPEED_LIMIT, 1L);
+	SET(CURLOPT_LOW_SPEED_TIME, 7L * 24 * 3600);
 	SET(CURLOPT_ERRORBUFFER, c->errbuf);
 	SET(CURLOPT_SSL_VERIFYPEER, ep->insecure ? 0L : 1L);
 	SET(CURLOPT_SSL_VERIFYHOST, ep->insecure ? 0L : 2L);

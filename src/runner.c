@@ -240,8 +240,8 @@ int hf_turn_request(hf_turn *t, hf_call_spec *spec, hf_error *err)
 	int from = history_start(history, t->opts.max_history_messages);
 	size_t nhist = (size_t)(cJSON_GetArraySize(history) - from);
 	size_t n = 0, i;
-	const char **texts = NULL;
-	int rc = HF_ENOMEM;
+	const char **texts;
+	int rc;
 
 	if (t->calls >= t->max_turns)
 		return hf_err(err, HF_EMAXTURNS,
@@ -249,13 +249,13 @@ int hf_turn_request(hf_turn *t, hf_call_spec *spec, hf_error *err)
 		              "turn without a final answer (last agent: '%s')",
 		              t->max_turns, t->calls, a->name);
 	if (!(w = hf_agent_wire_get(a, err)))
-		return err ? err->code : HF_ENOMEM;
+		return hf_error_last()->code;
 	/* Message texts: the history's are kept by the session, the turn's here. */
 	if (!(texts = hf_calloc(nhist + t->ntexts, sizeof(*texts))))
-		goto done;
+		goto oom;
 	for (i = 0; i < nhist; i++)
 		if (!(texts[n++] = hf_session_message_json(t->s, (size_t)from + i)))
-			goto done;
+			goto oom;
 	for (i = 0; i < t->ntexts; i++)
 		texts[n++] = t->texts[i];
 	free(t->body);
@@ -263,8 +263,9 @@ int hf_turn_request(hf_turn *t, hf_call_spec *spec, hf_error *err)
 	rc = hf_chat_body_join(&t->body, w, texts, n, t->opts.stream != 0, t->opts.stream != 0,
 	                       a->compute_provider ? a->compute_provider : t->ep->compute_provider,
 	                       err);
+	free(texts);
 	if (rc)
-		goto done;
+		return rc;
 	memset(spec, 0, sizeof(*spec));
 	spec->method = "POST";
 	spec->path = "/chat/completions";
@@ -275,11 +276,10 @@ int hf_turn_request(hf_turn *t, hf_call_spec *spec, hf_error *err)
 	spec->on_delta = on_delta;
 	spec->payload = t;
 	t->calls++;
-done:
-	if (rc == HF_ENOMEM && (!err || err->code != HF_ENOMEM))
-		hf_err(err, HF_ENOMEM, "out of memory building the request for '%s'", a->name);
+	return HF_OK;
+oom:
 	free(texts);
-	return rc;
+	return hf_err(err, HF_ENOMEM, "out of memory building the request for '%s'", a->name);
 }
 
 /* ---- applying a reply ---- */
