@@ -497,8 +497,10 @@ typedef struct hf_engine hf_engine;
 #define HF_POLL_ERR 0x8    /* socket_action only: error or hang-up on it */
 
 /* Watch `fd` for `what` (HF_POLL_IN and/or HF_POLL_OUT, replacing what was
- * asked before) or stop watching it (HF_POLL_REMOVE). Return 0, or -1 to
- * fail the transfers using fd. */
+ * asked before) or stop watching it (HF_POLL_REMOVE). HF_POLL_REMOVE comes
+ * only for a descriptor asked for before and while it is still open, so
+ * `epoll_ctl(EPOLL_CTL_DEL)` on it succeeds. Return 0, or -1 to fail the
+ * transfers using fd. */
 typedef int (*hf_engine_socket_fn)(int fd, int what, void *payload);
 
 /* Call hf_engine_timeout_action once, `timeout_ms` from now (0: as soon as

@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -60,6 +61,8 @@ struct eng_turn {
 	eng_link at;             /* in e->unstarted or e->turns; .next: submission queue */
 	eng_link slot;           /* in e->waiting */
 	eng_turn *rnext;         /* the retry list, by retry_at */
+	int socks[4];            /* loop mode: sockets opened for the transfer in the multi */
+	int nsocks;
 	bool unstarted;          /* in e->unstarted */
 	bool waiting;            /* in e->waiting */
 };
@@ -93,6 +96,8 @@ struct hf_engine {
 	CURL **pool;
 	size_t npool;
 	int wake_rd, wake_wr;    /* loop mode: the wake-up pipe */
+	unsigned char *watched;  /* loop mode: watched[fd] while socket_fn watches fd */
+	size_t nwatched;
 	long long curl_due;      /* loop mode: libcurl's next timeout */
 	long long armed;         /* loop mode: the deadline given to timer_fn */
 	bool timer_armed;
@@ -124,6 +129,82 @@ static void easy_put(hf_engine *e, CURL *easy)
 		e->pool[e->npool++] = easy;
 	else
 		curl_easy_cleanup(easy);
+}
+
+/* ---- loop mode: the sockets the application watches ---- */
+
+/*
+ * Sockets in loop mode. The application hears HF_POLL_REMOVE only while a
+ * socket is still open. libcurl 7.88 closes a socket that is still
+ * connecting without telling (a transfer removed before it connected), and
+ * reports its removal afterwards, when the descriptor may already belong to
+ * something else. So the engine keeps which descriptors the application
+ * watches and which sockets the transfer in flight opened: before it
+ * removes an unfinished transfer it removes those sockets itself, and it
+ * drops libcurl's reports for descriptors nobody watches.
+ */
+static bool is_watched(const hf_engine *e, int fd)
+{
+	return fd >= 0 && (size_t)fd < e->nwatched && e->watched[fd];
+}
+
+static int watch(hf_engine *e, int fd)
+{
+	if ((size_t)fd >= e->nwatched) {
+		size_t n = e->nwatched ? e->nwatched : 64;
+		unsigned char *w;
+		while (n <= (size_t)fd)
+			n *= 2;
+		if (!(w = hf_realloc(e->watched, n)))
+			return -1;
+		memset(w + e->nwatched, 0, n - e->nwatched);
+		e->watched = w;
+		e->nwatched = n;
+	}
+	e->watched[fd] = 1;
+	return 0;
+}
+
+static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+	hf_engine *e = userp;
+	int hw = ((what & CURL_POLL_IN) ? HF_POLL_IN : 0) | ((what & CURL_POLL_OUT) ? HF_POLL_OUT : 0);
+	(void)easy;
+	(void)socketp;
+	if (what == CURL_POLL_REMOVE) {
+		if (!is_watched(e, (int)fd))
+			return 0;
+		e->watched[fd] = 0;
+		hw = HF_POLL_REMOVE;
+	} else if (watch(e, (int)fd)) {
+		return -1;
+	}
+	return e->opts.socket_fn((int)fd, hw, e->opts.loop_payload) ? -1 : 0;
+}
+
+/* CURLOPT_OPENSOCKETFUNCTION: libcurl's own socket(), noting the socket. */
+static curl_socket_t open_cb(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	eng_turn *et = clientp;
+	int fd = socket(a->family, a->socktype, a->protocol);
+	(void)purpose;
+	if (fd >= 0 && et->nsocks < (int)HF_ARRAY_LEN(et->socks))
+		et->socks[et->nsocks++] = fd;
+	return fd < 0 ? CURL_SOCKET_BAD : fd;
+}
+
+/* Before an unfinished transfer leaves the multi (which closes its
+ * connection): remove the sockets it opened from the application's loop
+ * while they are still open. */
+static void unwatch_opened(hf_engine *e, eng_turn *et)
+{
+	int i;
+	for (i = 0; i < et->nsocks; i++)
+		if (is_watched(e, et->socks[i])) {
+			e->watched[et->socks[i]] = 0;
+			e->opts.socket_fn(et->socks[i], HF_POLL_REMOVE, e->opts.loop_payload);
+		}
+	et->nsocks = 0;
 }
 
 /* ---- the turn's view of events ---- */
@@ -203,6 +284,7 @@ static void complete(hf_engine *e, eng_turn *et, int code, const hf_error *err)
 		c.error = err;
 	}
 	if (et->easy) {
+		unwatch_opened(e, et);
 		curl_multi_remove_handle(e->multi, et->easy);
 		easy_put(e, et->easy);
 		e->in_flight--;
@@ -238,6 +320,11 @@ static int start_transfer(hf_engine *e, eng_turn *et, hf_error *err)
 		return rc;
 	}
 	curl_easy_setopt(easy, CURLOPT_PRIVATE, et);
+	et->nsocks = 0;
+	if (e->loop_mode) {
+		curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, open_cb);
+		curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, et);
+	}
 	if ((mc = curl_multi_add_handle(e->multi, easy)) != CURLM_OK) {
 		easy_put(e, easy);
 		return multi_error(err, mc, "add a transfer");
@@ -335,6 +422,7 @@ static void transfer_done(hf_engine *e, eng_turn *et, CURLcode result)
 	long delay = 0;
 	int rc;
 
+	et->nsocks = 0; /* its connection is done with, or kept by libcurl's cache */
 	curl_multi_remove_handle(e->multi, et->easy);
 	rc = hf_call_finish(et->call, et->easy, result, &delay, &err);
 	easy_put(e, et->easy);
@@ -456,16 +544,6 @@ static int running(hf_engine *e)
 
 /* ---- loop mode: libcurl's sockets and timer, plus ours ---- */
 
-static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
-{
-	hf_engine *e = userp;
-	int hw = what == CURL_POLL_REMOVE ? HF_POLL_REMOVE
-	                                  : ((what & CURL_POLL_IN) ? HF_POLL_IN : 0) |
-	                                    ((what & CURL_POLL_OUT) ? HF_POLL_OUT : 0);
-	(void)easy;
-	(void)socketp;
-	return e->opts.socket_fn((int)fd, hw, e->opts.loop_payload) ? -1 : 0;
-}
 
 /* Tell the application the earliest of libcurl's timeout and the next
  * retry, when it changed or the last one fired. */
@@ -627,6 +705,7 @@ void hf_engine_free(hf_engine *e)
 		close(e->wake_rd);
 	if (e->wake_wr >= 0)
 		close(e->wake_wr);
+	free(e->watched);
 	hf_endpoint_dispose(&e->ep);
 	pthread_mutex_destroy(&e->lock);
 	free(e);

@@ -284,7 +284,10 @@ static int loop_socket(int fd, int what, void *payload)
 	te_loop *l = payload;
 	struct epoll_event ev = { 0 };
 	if (what & HF_POLL_REMOVE) {
-		epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
+		/* The engine's contract: a socket is removed while it is still
+		 * open and watched, never after libcurl closed it. */
+		if (epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL))
+			fail_msg("socket %d removed but not watched: %s", fd, strerror(errno));
 		return 0;
 	}
 	assert_true(what & (HF_POLL_IN | HF_POLL_OUT));

@@ -8,9 +8,13 @@
  */
 #include "support_engine.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 static hf_engine *loop_engine(te_endpoint *ep, te_batch *b, te_loop *l)
 {
@@ -127,6 +131,35 @@ static void test_loop_stall_idle_timeout(void **state)
 	batch_dispose(&b, &l);
 }
 
+/* Nothing listens: every connection is refused, retried once on the
+ * engine's timer, and fails; the loop's support checks that each socket is
+ * removed while it is still open, however the connection ended. */
+static void test_loop_refused(void **state)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sa);
+	te_mock closed = { 0 };
+	te_endpoint ep;
+	te_batch b;
+	te_loop l;
+	size_t i;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	(void)state;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	close(fd); /* a port that was free a moment ago and is closed now */
+	snprintf(closed.v1, sizeof(closed.v1), "http://127.0.0.1:%u/v1", ntohs(sa.sin_port));
+	te_endpoint_init(&ep, &closed, NULL, 1);
+	run_batch(&ep, &b, &l, 20, "refused", 10000);
+	for (i = 0; i < b.n; i++) {
+		te_assert_failed(&b, i, HF_ENET, 1, NULL);
+		assert_true(ts_contains(b.recs[i].error, "127.0.0.1"));
+	}
+	batch_dispose(&b, &l);
+}
+
 /* Cancel a third before they start, then free the engine with the rest in
  * flight: every turn completes once, cancelled, and nothing is stored; the
  * turns cancelled before starting report no events. */
@@ -187,6 +220,7 @@ int main(void)
 		cmocka_unit_test(test_loop_max_requests),
 		cmocka_unit_test(test_loop_retry_timer),
 		cmocka_unit_test(test_loop_stall_idle_timeout),
+		cmocka_unit_test(test_loop_refused),
 		cmocka_unit_test(test_loop_cancel_then_free),
 		cmocka_unit_test(test_loop_options),
 	};
