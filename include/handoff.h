@@ -111,7 +111,9 @@ HF_EXTERN(int) hf_exit_status(int code);
 HF_EXTERN(void) hf_free(void *p);
 
 /* Set up libcurl and other process-wide state. Call once, before threads.
- * Returns HF_ENET if libcurl cannot be initialised. */
+ * Returns HF_ENET if libcurl cannot be initialised. handoff uses cJSON with
+ * its default allocator (malloc/free) and never changes cJSON's hooks; an
+ * application that installs other cJSON hooks cannot embed it. */
 HF_EXTERN(int) hf_global_init(hf_error *err);
 HF_EXTERN(void) hf_global_cleanup(void);
 
