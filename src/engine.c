@@ -96,7 +96,8 @@ struct hf_engine {
 	CURL **pool;
 	size_t npool;
 	int wake_rd, wake_wr;    /* loop mode: the wake-up pipe */
-	unsigned char *watched;  /* loop mode: watched[fd] while socket_fn watches fd */
+	CURL **watched;          /* loop mode: watched[fd]: the transfer last using fd,
+	                          * while socket_fn watches it; else NULL */
 	size_t nwatched;
 	long long curl_due;      /* loop mode: libcurl's next timeout */
 	long long armed;         /* loop mode: the deadline given to timer_fn */
@@ -139,29 +140,31 @@ static void easy_put(hf_engine *e, CURL *easy)
  * connecting without telling (a transfer removed before it connected), and
  * reports its removal afterwards, when the descriptor may already belong to
  * something else. So the engine keeps which descriptors the application
- * watches and which sockets the transfer in flight opened: before it
- * removes an unfinished transfer it removes those sockets itself, and it
- * drops libcurl's reports for descriptors nobody watches.
+ * watches (and for which transfer) and which sockets the transfer in flight
+ * opened: before it removes an unfinished transfer it removes those
+ * sockets itself, and it drops libcurl's reports for descriptors nobody
+ * watches.
  */
-static bool is_watched(const hf_engine *e, int fd)
+static CURL *watcher(const hf_engine *e, int fd)
 {
-	return fd >= 0 && (size_t)fd < e->nwatched && e->watched[fd];
+	return fd >= 0 && (size_t)fd < e->nwatched ? e->watched[fd] : NULL;
 }
 
-static int watch(hf_engine *e, int fd)
+static int watch(hf_engine *e, int fd, CURL *easy)
 {
 	if ((size_t)fd >= e->nwatched) {
-		size_t n = e->nwatched ? e->nwatched : 64;
-		unsigned char *w;
+		size_t n = e->nwatched ? e->nwatched : 64, i;
+		CURL **w;
 		while (n <= (size_t)fd)
 			n *= 2;
-		if (!(w = hf_realloc(e->watched, n)))
+		if (!(w = hf_realloc(e->watched, n * sizeof(*w))))
 			return -1;
-		memset(w + e->nwatched, 0, n - e->nwatched);
+		for (i = e->nwatched; i < n; i++)
+			w[i] = NULL;
 		e->watched = w;
 		e->nwatched = n;
 	}
-	e->watched[fd] = 1;
+	e->watched[fd] = easy;
 	return 0;
 }
 
@@ -169,14 +172,13 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *
 {
 	hf_engine *e = userp;
 	int hw = ((what & CURL_POLL_IN) ? HF_POLL_IN : 0) | ((what & CURL_POLL_OUT) ? HF_POLL_OUT : 0);
-	(void)easy;
 	(void)socketp;
 	if (what == CURL_POLL_REMOVE) {
-		if (!is_watched(e, (int)fd))
+		if (!watcher(e, (int)fd))
 			return 0;
-		e->watched[fd] = 0;
+		e->watched[fd] = NULL;
 		hw = HF_POLL_REMOVE;
-	} else if (watch(e, (int)fd)) {
+	} else if (watch(e, (int)fd, easy)) {
 		return -1;
 	}
 	return e->opts.socket_fn((int)fd, hw, e->opts.loop_payload) ? -1 : 0;
@@ -194,14 +196,14 @@ static curl_socket_t open_cb(void *clientp, curlsocktype purpose, struct curl_so
 }
 
 /* Before an unfinished transfer leaves the multi (which closes its
- * connection): remove the sockets it opened from the application's loop
- * while they are still open. */
+ * connection): remove the sockets it opened and still uses from the
+ * application's loop while they are still open. */
 static void unwatch_opened(hf_engine *e, eng_turn *et)
 {
 	int i;
 	for (i = 0; i < et->nsocks; i++)
-		if (is_watched(e, et->socks[i])) {
-			e->watched[et->socks[i]] = 0;
+		if (et->easy && watcher(e, et->socks[i]) == et->easy) {
+			e->watched[et->socks[i]] = NULL;
 			e->opts.socket_fn(et->socks[i], HF_POLL_REMOVE, e->opts.loop_payload);
 		}
 	et->nsocks = 0;
