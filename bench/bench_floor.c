@@ -437,13 +437,13 @@ int main(int argc, char **argv)
 		run_conc(m, slots, nslots, &o, o.warmup, NULL);
 	else
 		run_seq(slots, &o, o.warmup, NULL);
-	double t0 = now_ms();
+	double t0 = now_ms(), cpu0 = bench_cpu_ms();
 	if (conc)
 		last = run_conc(m, slots, nslots, &o, o.n, lat);
 	else
 		run_seq(slots, &o, o.n, lat);
-	double wall = now_ms() - t0;
-	cJSON *out = bench_line_new("floor", o.mode, o.stream, o.n, nslots, wall, lat);
+	double wall = now_ms() - t0, cpu = bench_cpu_ms() - cpu0;
+	cJSON *out = bench_line_new("floor", o.mode, o.stream, o.n, nslots, wall, cpu, lat);
 	if (!out)
 		die("out of memory");
 	cJSON_AddStringToObject(out, "final_output", last->answer.p);

@@ -170,9 +170,9 @@ static void run_one(bench *b)
 	hf_session_free(s);
 }
 
-static void print_line(const options *o, const bench *b, double wall, double *lat)
+static void print_line(const options *o, const bench *b, double wall, double cpu, double *lat)
 {
-	cJSON *out = bench_line_new("handoff", o->mode, o->stream, o->n, 1, wall, lat);
+	cJSON *out = bench_line_new("handoff", o->mode, o->stream, o->n, 1, wall, cpu, lat);
 	cJSON_AddStringToObject(out, "final_output", b->answer);
 	cJSON_AddStringToObject(out, "last_agent", b->last_agent);
 	cJSON_AddStringToObject(out, "store", o->db ? "sqlite" : "none");
@@ -194,13 +194,13 @@ int main(int argc, char **argv)
 	bench_open(&b, &o);
 	for (long i = 0; i < o.warmup; i++)
 		run_one(&b);
-	double t0 = now_ms();
+	double t0 = now_ms(), cpu0 = bench_cpu_ms();
 	for (long i = 0; i < o.n; i++) {
 		double start = now_ms();
 		run_one(&b);
 		lat[i] = now_ms() - start;
 	}
-	print_line(&o, &b, now_ms() - t0, lat);
+	print_line(&o, &b, now_ms() - t0, bench_cpu_ms() - cpu0, lat);
 	bench_close(&b);
 	free(lat);
 	return 0;

@@ -131,6 +131,8 @@ COLUMNS = {
 # Rows: (label, kind, metric, unit scale, higher is better, key for targets)
 ROWS = [
     ("sequential: ms per run", "seq", "ms_per_run", 1, False, "seq_ms"),
+    ("sequential: CPU µs per run (the contender's process)", "seq", "cpu_us_per_run", 1, False,
+     None),
     ("sequential: p50 ms", "seq", "p50_ms", 1, False, None),
     ("sequential: p99 ms", "seq", "p99_ms", 1, False, None),
     ("sequential: peak RSS MiB", "seq", "peak_rss_kib", MIB, False, "seq_rss"),
@@ -252,7 +254,8 @@ class Report:
                             (f"handoff_advantage_over_sdk.{mode}.{kind}.{metric}", hs)):
                 if r:
                     self.ratios[name] = r
-            word = "more" if higher else ("less" if "rss" in metric else "faster")
+            word = "more" if higher else ("less" if "rss" in metric or "cpu" in metric
+                                          else "faster")
             vs = f"{rcell(hs)} {word}" if hs else "—"
             tgt = ""
             if tkey == "seq_ms":

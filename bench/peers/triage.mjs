@@ -176,6 +176,7 @@ async function main() {
 
   const lat = [];
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   if (o.mode === 'conc') {
     let next = 0;
     const worker = async () => {
@@ -189,6 +190,7 @@ async function main() {
     for (let i = 0; i < o.n; i++) lat.push(await oneRun());
   }
   const wall = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0); // µs, user + system, this process
   lat.sort((a, b) => a - b);
 
   const out = {
@@ -200,6 +202,7 @@ async function main() {
     wall_ms: round(wall),
     ms_per_run: round(wall / o.n),
     runs_per_s: round((o.n * 1000) / wall),
+    cpu_us_per_run: round((cpu.user + cpu.system) / o.n),
     p50_ms: round(percentile(lat, 50)),
     p99_ms: round(percentile(lat, 99)),
     peak_rss_kib: process.resourceUsage().maxRSS,
