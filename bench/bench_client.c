@@ -166,6 +166,10 @@ int main(int argc, char **argv)
 	if (hf_endpoint_resolve(&ep, &co, NULL, &err))
 		die("endpoint", &err);
 	easy = curl_easy_init();
+	if (!easy)
+		die("easy handle", NULL);
+	if (hf_easy_prepare(easy, &ep, &err))
+		die("easy handle", &err);
 	snprintf(url, sizeof(url), "%s/v1/chat/completions", hf_mock_url(mock));
 	bare_init(&b, url);
 

@@ -32,6 +32,10 @@ int hf_client_new(hf_client **out, const hf_client_options *opts, const hf_graph
 		hf_client_free(c);
 		return hf_err(err, HF_ENOMEM, "libcurl could not create a handle");
 	}
+	if ((rc = hf_easy_prepare(c->easy, &c->ep, err))) {
+		hf_client_free(c);
+		return rc;
+	}
 	*out = c;
 	return HF_OK;
 }

@@ -253,6 +253,10 @@ int hf_endpoint_resolve(hf_endpoint *out, const hf_client_options *opts, const h
 		hf_endpoint_dispose(out);
 		return rc;
 	}
+	if (!(out->chat_url = hf_asprintf("%s/chat/completions", out->base_url))) {
+		hf_endpoint_dispose(out);
+		return hf_err(err, HF_ENOMEM, "out of memory");
+	}
 	out->connect_timeout_ms = pick_ms(o->connect_timeout_ms, g ? g->connect_timeout_ms : 0,
 	                                  DEFAULT_CONNECT_MS);
 	out->timeout_ms = pick_ms(o->timeout_ms, env_timeout_ms ? env_timeout_ms
@@ -282,6 +286,7 @@ void hf_endpoint_dispose(hf_endpoint *ep)
 	free(ep->provider);
 	free(ep->compute_provider);
 	free(ep->user_agent);
+	free(ep->chat_url);
 	for (i = 0; ep->headers && ep->headers[i]; i++)
 		free(ep->headers[i]);
 	free(ep->headers);

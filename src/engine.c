@@ -119,9 +119,17 @@ static int multi_error(hf_error *err, CURLMcode mc, const char *what)
 
 /* ---- easy handle pool ---- */
 
+/* A pooled handle, or a new one prepared for the engine's endpoint. */
 static CURL *easy_get(hf_engine *e)
 {
-	return e->npool ? e->pool[--e->npool] : curl_easy_init();
+	CURL *easy;
+	if (e->npool)
+		return e->pool[--e->npool];
+	if ((easy = curl_easy_init()) && hf_easy_prepare(easy, &e->ep, NULL)) {
+		curl_easy_cleanup(easy);
+		easy = NULL;
+	}
+	return easy;
 }
 
 static void easy_put(hf_engine *e, CURL *easy)

@@ -23,8 +23,9 @@
 
 struct hf_call {
 	const hf_endpoint *ep;       /* borrowed; outlives the call */
-	char *url;
-	char *body;                  /* POST body, NULL for GET */
+	const char *url;             /* ep->chat_url, or url_owned */
+	char *url_owned;
+	const char *body;            /* POST body (the caller's), NULL for GET */
 	size_t body_len;
 	bool stream;
 	hf_delta_fn on_delta;
@@ -336,12 +337,15 @@ int hf_call_new(hf_call **out, const hf_endpoint *ep, const hf_call_spec *spec, 
 	c->stop = spec->cancel;
 	c->rng = (unsigned)now_ms() ^ (unsigned)(uintptr_t)c;
 	atomic_init(&c->cancel, 0);
-	c->url = hf_asprintf("%s%s", ep->base_url, spec->path);
+	if (ep->chat_url && !strcmp(spec->path, "/chat/completions"))
+		c->url = ep->chat_url;
+	else
+		c->url = c->url_owned = hf_asprintf("%s%s", ep->base_url, spec->path);
 	if (post) {
-		c->body_len = spec->body ? strlen(spec->body) : 0;
-		c->body = hf_strndup(spec->body ? spec->body : "", c->body_len);
+		c->body = spec->body ? spec->body : "";
+		c->body_len = strlen(c->body);
 	}
-	if (!c->url || (post && !c->body)) {
+	if (!c->url) {
 		hf_call_free(c);
 		return hf_err(err, HF_ENOMEM, "out of memory");
 	}
@@ -362,8 +366,7 @@ void hf_call_free(hf_call *c)
 	for (l = c->headers; l; l = l->next)
 		explicit_bzero(l->data, strlen(l->data));
 	curl_slist_free_all(c->headers);
-	free(c->url);
-	free(c->body);
+	free(c->url_owned);
 	hf_buf_dispose(&c->buf);
 	hf_sse_dispose(&c->sse);
 	hf_stream_free(c->sm);
@@ -402,35 +405,31 @@ static int reset_attempt(hf_call *c, hf_error *err)
 	return hf_stream_new(&c->sm, on_text, c, MAX_TOOL_CALLS, err);
 }
 
-int hf_call_setup(hf_call *c, CURL *easy, hf_error *err)
-{
-	const hf_endpoint *ep = c->ep;
-	bool trace = hf_log_enabled(HF_LOG_TRACE);
-	CURLcode r = CURLE_OK;
-	int rc = reset_attempt(c, err);
-
-	if (rc)
-		return rc;
 #define SET(opt, val) \
 	do { \
 		if (r == CURLE_OK) \
 			r = curl_easy_setopt(easy, opt, val); \
 	} while (0)
-	SET(CURLOPT_URL, c->url);
+
+static int setopt_error(hf_error *err, CURLcode r)
+{
+	return hf_err(err, r == CURLE_OUT_OF_MEMORY ? HF_ENOMEM : HF_ENET,
+	              "libcurl refused a setting: %s", curl_easy_strerror(r));
+}
+
+int hf_easy_prepare(CURL *easy, const hf_endpoint *ep, hf_error *err)
+{
+	CURLcode r = CURLE_OK;
 	SET(CURLOPT_PROTOCOLS_STR, "http,https");
 	SET(CURLOPT_NOSIGNAL, 1L);
-	SET(CURLOPT_HTTPHEADER, c->headers);
 	SET(CURLOPT_USERAGENT, ep->user_agent);
 	SET(CURLOPT_CONNECTTIMEOUT_MS, ep->connect_timeout_ms);
 	SET(CURLOPT_TIMEOUT_MS, ep->timeout_ms);
 	SET(CURLOPT_ACCEPT_ENCODING, "");
 	SET(CURLOPT_TCP_KEEPALIVE, 1L);
 	SET(CURLOPT_WRITEFUNCTION, on_write);
-	SET(CURLOPT_WRITEDATA, c);
 	SET(CURLOPT_HEADERFUNCTION, on_header);
-	SET(CURLOPT_HEADERDATA, c);
 	SET(CURLOPT_XFERINFOFUNCTION, on_progress);
-	SET(CURLOPT_XFERINFODATA, c);
 	SET(CURLOPT_NOPROGRESS, 0L);
 	/* Driven by a multi handle from an event loop, libcurl runs a silent
 	 * transfer only when one of its timers expires, so on_progress (which
@@ -439,9 +438,25 @@ int hf_call_setup(hf_call *c, CURL *easy, hf_error *err)
 	 * second; its time never runs out before the call's own timeouts. */
 	SET(CURLOPT_LOW_SPEED_LIMIT, 1L);
 	SET(CURLOPT_LOW_SPEED_TIME, 7L * 24 * 3600);
-	SET(CURLOPT_ERRORBUFFER, c->errbuf);
 	SET(CURLOPT_SSL_VERIFYPEER, ep->insecure ? 0L : 1L);
 	SET(CURLOPT_SSL_VERIFYHOST, ep->insecure ? 0L : 2L);
+	return r == CURLE_OK ? HF_OK : setopt_error(err, r);
+}
+
+int hf_call_setup(hf_call *c, CURL *easy, hf_error *err)
+{
+	bool trace = hf_log_enabled(HF_LOG_TRACE);
+	CURLcode r = CURLE_OK;
+	int rc = reset_attempt(c, err);
+
+	if (rc)
+		return rc;
+	SET(CURLOPT_URL, c->url);
+	SET(CURLOPT_HTTPHEADER, c->headers);
+	SET(CURLOPT_WRITEDATA, c);
+	SET(CURLOPT_HEADERDATA, c);
+	SET(CURLOPT_XFERINFODATA, c);
+	SET(CURLOPT_ERRORBUFFER, c->errbuf);
 	if (c->body) {
 		SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)c->body_len);
 		SET(CURLOPT_POSTFIELDS, c->body);
@@ -451,15 +466,14 @@ int hf_call_setup(hf_call *c, CURL *easy, hf_error *err)
 	SET(CURLOPT_DEBUGFUNCTION, trace ? on_debug : NULL);
 	SET(CURLOPT_DEBUGDATA, c);
 	SET(CURLOPT_VERBOSE, trace ? 1L : 0L);
-#undef SET
 	if (r != CURLE_OK)
-		return hf_err(err, r == CURLE_OUT_OF_MEMORY ? HF_ENOMEM : HF_ENET,
-		              "libcurl refused a setting: %s", curl_easy_strerror(r));
+		return setopt_error(err, r);
 	c->attempts++;
 	hf_log(HF_LOG_DEBUG, "%s %s (attempt %d of %d)", c->body ? "POST" : "GET", c->url,
-	       c->attempts, ep->max_retries + 1);
+	       c->attempts, c->ep->max_retries + 1);
 	return HF_OK;
 }
+#undef SET
 
 /* A random number in [0, 1) for the backoff jitter (xorshift). */
 static double jitter(hf_call *c)

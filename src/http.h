@@ -28,6 +28,7 @@ typedef struct hf_endpoint {
 	bool insecure;
 	char **headers;          /* extra "Name: value", NULL-terminated */
 	char *user_agent;        /* "handoff/<version>" */
+	char *chat_url;          /* base_url + "/chat/completions"; may be NULL */
 } hf_endpoint;
 
 /* Resolve an endpoint (see hf_client_options for the order). */
@@ -48,7 +49,7 @@ typedef struct hf_call hf_call;
 typedef struct hf_call_spec {
 	const char *method;      /* "GET" or "POST" */
 	const char *path;        /* appended to base_url, e.g. "/chat/completions" */
-	const char *body;        /* POST body (copied); NULL for GET */
+	const char *body;        /* POST body (borrowed: must outlive the call); NULL for GET */
 	bool stream;             /* SSE chat stream */
 	const char *provider;    /* overrides ep->provider for this call; may be NULL */
 	hf_delta_fn on_delta;    /* stream text deltas; may be NULL */
@@ -61,10 +62,17 @@ int hf_call_new(hf_call **out, const hf_endpoint *ep, const hf_call_spec *spec,
                 hf_error *err);
 void hf_call_free(hf_call *c);
 
-/* Configure `easy` for the next attempt: sets every option a call uses, so
- * each attempt starts from the same configuration whatever the handle did
- * before (cheaper than curl_easy_reset; options only others use, such as
- * CURLOPT_PRIVATE, are left as they are). Keeps the connection cache. */
+/* Set the options every call to `ep` shares (protocols, timeouts,
+ * callbacks, TLS checks, user agent) on a handle that will serve calls to
+ * `ep` only. Once per handle, before its first hf_call_setup. */
+int hf_easy_prepare(CURL *easy, const hf_endpoint *ep, hf_error *err);
+
+/* Configure `easy` (prepared for the call's endpoint) for the next attempt:
+ * sets every option that changes from call to call (URL, headers, body,
+ * the call's callback data, tracing), so each attempt starts from the same
+ * configuration whatever the handle did before. Options only others use,
+ * such as CURLOPT_PRIVATE, are left as they are. Keeps the connection
+ * cache. */
 int hf_call_setup(hf_call *c, CURL *easy, hf_error *err);
 
 /* Results of hf_call_finish. */
