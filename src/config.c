@@ -257,6 +257,16 @@ int hf_endpoint_resolve(hf_endpoint *out, const hf_client_options *opts, const h
 		hf_endpoint_dispose(out);
 		return hf_err(err, HF_ENOMEM, "out of memory");
 	}
+	/* Chat calls share these; a provider that cannot go into a header is
+	 * left for the call to report. */
+	if (!out->provider || hf_header_safe(out->provider))
+		if ((rc = hf_headers_build(&out->chat_headers[0], out, true, false, out->provider,
+		                           err)) ||
+		    (rc = hf_headers_build(&out->chat_headers[1], out, true, true, out->provider,
+		                           err))) {
+			hf_endpoint_dispose(out);
+			return rc;
+		}
 	out->connect_timeout_ms = pick_ms(o->connect_timeout_ms, g ? g->connect_timeout_ms : 0,
 	                                  DEFAULT_CONNECT_MS);
 	out->timeout_ms = pick_ms(o->timeout_ms, env_timeout_ms ? env_timeout_ms
@@ -287,6 +297,8 @@ void hf_endpoint_dispose(hf_endpoint *ep)
 	free(ep->compute_provider);
 	free(ep->user_agent);
 	free(ep->chat_url);
+	hf_headers_free(ep->chat_headers[0]);
+	hf_headers_free(ep->chat_headers[1]);
 	for (i = 0; ep->headers && ep->headers[i]; i++)
 		free(ep->headers[i]);
 	free(ep->headers);

@@ -30,7 +30,8 @@ struct hf_call {
 	bool stream;
 	hf_delta_fn on_delta;
 	void *payload;
-	struct curl_slist *headers;  /* holds the key: wiped before it is freed */
+	struct curl_slist *headers;  /* ep->chat_headers[stream], or headers_owned */
+	struct curl_slist *headers_owned; /* holds the key: wiped before it is freed */
 	atomic_int cancel;           /* hf_call_cancel */
 	const volatile int *stop;    /* spec->cancel */
 	unsigned rng;
@@ -286,37 +287,56 @@ static int add_header(struct curl_slist **list, const char *head, const char *va
 	return HF_OK;
 }
 
-static int build_headers(hf_call *c, bool post, const char *provider, hf_error *err)
+int hf_headers_build(struct curl_slist **out, const hf_endpoint *ep, bool post, bool stream,
+                     const char *provider, hf_error *err)
 {
-	const hf_endpoint *ep = c->ep;
 	const char *key = ep->api_key;
+	struct curl_slist *h = NULL;
 	size_t i;
 	int rc = HF_OK;
 
+	*out = NULL;
 	if (provider && !hf_header_safe(provider))
 		return hf_err(err, HF_EINVAL, "the provider name contains a control character");
 	if (post)
-		rc = add_header(&c->headers, "Content-Type: application/json", NULL);
+		rc = add_header(&h, "Content-Type: application/json", NULL);
 	if (!rc)
-		rc = add_header(&c->headers, "Accept: ",
-		                c->stream ? "text/event-stream" : "application/json");
+		rc = add_header(&h, "Accept: ", stream ? "text/event-stream" : "application/json");
 	if (!rc && key && (ep->auth & HF_AUTH_BEARER))
-		rc = add_header(&c->headers, "Authorization: Bearer ", key);
+		rc = add_header(&h, "Authorization: Bearer ", key);
 	if (!rc && key && (ep->auth & HF_AUTH_X_API_KEY))
-		rc = add_header(&c->headers, "x-api-key: ", key);
+		rc = add_header(&h, "x-api-key: ", key);
 	if (!rc && provider && *provider)
-		rc = add_header(&c->headers, "OpenAI-Organization: ", provider);
+		rc = add_header(&h, "OpenAI-Organization: ", provider);
 	for (i = 0; !rc && ep->headers && ep->headers[i]; i++)
-		rc = add_header(&c->headers, ep->headers[i], NULL);
+		rc = add_header(&h, ep->headers[i], NULL);
 	if (!rc && post)
-		rc = add_header(&c->headers, "Expect:", NULL); /* no 100-continue round trip */
-	if (rc == HF_ELIMIT)
-		return hf_err(err, rc, "a request header is longer than 4 KiB");
-	return rc ? hf_err(err, rc, "out of memory") : HF_OK;
+		rc = add_header(&h, "Expect:", NULL); /* no 100-continue round trip */
+	if (rc) {
+		hf_headers_free(h);
+		return rc == HF_ELIMIT ? hf_err(err, rc, "a request header is longer than 4 KiB")
+		                       : hf_err(err, rc, "out of memory");
+	}
+	*out = h;
+	return HF_OK;
+}
+
+void hf_headers_free(struct curl_slist *h)
+{
+	struct curl_slist *l;
+	for (l = h; l; l = l->next)
+		explicit_bzero(l->data, strlen(l->data));
+	curl_slist_free_all(h);
+}
+
+static bool same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
 }
 
 int hf_call_new(hf_call **out, const hf_endpoint *ep, const hf_call_spec *spec, hf_error *err)
 {
+	const char *provider;
 	hf_call *c;
 	bool post;
 	int rc;
@@ -349,23 +369,25 @@ int hf_call_new(hf_call **out, const hf_endpoint *ep, const hf_call_spec *spec, 
 		hf_call_free(c);
 		return hf_err(err, HF_ENOMEM, "out of memory");
 	}
-	rc = build_headers(c, post, spec->provider ? spec->provider : ep->provider, err);
-	if (rc) {
+	/* The endpoint's own chat headers, or this call's. */
+	provider = spec->provider ? spec->provider : ep->provider;
+	if (post && c->url == ep->chat_url && same_str(provider, ep->provider) &&
+	    ep->chat_headers[c->stream])
+		c->headers = ep->chat_headers[c->stream];
+	else if ((rc = hf_headers_build(&c->headers_owned, ep, post, c->stream, provider, err))) {
 		hf_call_free(c);
 		return rc;
-	}
+	} else
+		c->headers = c->headers_owned;
 	*out = c;
 	return HF_OK;
 }
 
 void hf_call_free(hf_call *c)
 {
-	struct curl_slist *l;
 	if (!c)
 		return;
-	for (l = c->headers; l; l = l->next)
-		explicit_bzero(l->data, strlen(l->data));
-	curl_slist_free_all(c->headers);
+	hf_headers_free(c->headers_owned);
 	free(c->url_owned);
 	hf_buf_dispose(&c->buf);
 	hf_sse_dispose(&c->sse);

@@ -29,6 +29,8 @@ typedef struct hf_endpoint {
 	char **headers;          /* extra "Name: value", NULL-terminated */
 	char *user_agent;        /* "handoff/<version>" */
 	char *chat_url;          /* base_url + "/chat/completions"; may be NULL */
+	struct curl_slist *chat_headers[2]; /* a POST to chat_url with `provider`:
+	                          * [0] JSON, [1] streaming; may be NULL */
 } hf_endpoint;
 
 /* Resolve an endpoint (see hf_client_options for the order). */
@@ -37,6 +39,13 @@ int hf_endpoint_resolve(hf_endpoint *out, const hf_client_options *opts,
 void hf_endpoint_dispose(hf_endpoint *ep);
 /* True when s holds no control character, so it can go into a header line. */
 bool hf_header_safe(const char *s);
+/* The request headers of a call to ep (key, Accept for `stream`, the
+ * provider, ep's extra headers). *out is freed with hf_headers_free, which
+ * wipes the key. HF_EINVAL for a provider with a control character,
+ * HF_ELIMIT for a header over 4 KiB, HF_ENOMEM. */
+int hf_headers_build(struct curl_slist **out, const hf_endpoint *ep, bool post, bool stream,
+                     const char *provider, hf_error *err);
+void hf_headers_free(struct curl_slist *h);
 
 struct hf_client {
 	hf_endpoint ep;

@@ -238,6 +238,20 @@ static void test_wire_format(void **state)
 		assert_int_equal(connects, 0);
 	}
 	result_dispose(&r);
+
+	/* Streaming with the client's own provider: the endpoint's shared
+	 * headers, untouched by the override before. */
+	memset(&r, 0, sizeof(r));
+	ao.provider = NULL;
+	ao.compute_provider = NULL;
+	ask_with(&r, c, &ao, "Hello there");
+	assert_int_equal(r.rc, HF_OK);
+	e = tc_log_entry(mock, 2);
+	assert_string_equal(header(e, "accept"), "text/event-stream");
+	assert_string_equal(header(e, "openai-organization"), "OpenAI");
+	assert_string_equal(header(e, "authorization"), "[redacted]");
+	cJSON_Delete(e);
+	result_dispose(&r);
 	hf_client_free(c);
 }
 
