@@ -338,7 +338,7 @@ int hf_call_new(hf_call **out, const hf_endpoint *ep, const hf_call_spec *spec, 
 {
 	const char *provider;
 	hf_call *c;
-	bool post;
+	bool post, shared;
 	int rc;
 
 	*out = NULL;
@@ -371,14 +371,14 @@ int hf_call_new(hf_call **out, const hf_endpoint *ep, const hf_call_spec *spec, 
 	}
 	/* The endpoint's own chat headers, or this call's. */
 	provider = spec->provider ? spec->provider : ep->provider;
-	if (post && c->url == ep->chat_url && same_str(provider, ep->provider) &&
-	    ep->chat_headers[c->stream])
-		c->headers = ep->chat_headers[c->stream];
-	else if ((rc = hf_headers_build(&c->headers_owned, ep, post, c->stream, provider, err))) {
+	shared = post && c->url == ep->chat_url && same_str(provider, ep->provider) &&
+	         ep->chat_headers[c->stream];
+	if (!shared &&
+	    (rc = hf_headers_build(&c->headers_owned, ep, post, c->stream, provider, err))) {
 		hf_call_free(c);
 		return rc;
-	} else
-		c->headers = c->headers_owned;
+	}
+	c->headers = shared ? ep->chat_headers[c->stream] : c->headers_owned;
 	*out = c;
 	return HF_OK;
 }
