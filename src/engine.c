@@ -149,7 +149,7 @@ static void easy_put(hf_engine *e, CURL *easy)
  * reports its removal afterwards, when the descriptor may already belong to
  * something else. So the engine keeps which descriptors the application
  * watches (and for which transfer) and which sockets the transfer in flight
- * opened: before it removes an unfinished transfer it removes those
+ * opened: before it removes a transfer still connecting it removes those
  * sockets itself, and it drops libcurl's reports for descriptors nobody
  * watches.
  */
@@ -203,18 +203,21 @@ static curl_socket_t open_cb(void *clientp, curlsocktype purpose, struct curl_so
 	return fd < 0 ? CURL_SOCKET_BAD : fd;
 }
 
-/* Before an unfinished transfer leaves the multi (which closes its
- * connection): remove the sockets it opened and still uses from the
- * application's loop while they are still open. */
+/* Before a transfer still connecting leaves the multi (which closes its
+ * sockets unannounced): remove the sockets it opened and still uses from
+ * the application's loop while they are open. A connected transfer's
+ * socket is left to libcurl, which announces its close, or keeps it for
+ * the other transfers of the connection (HTTP/2). */
 static void unwatch_opened(hf_engine *e, eng_turn *et)
 {
+	curl_off_t connected = 0;
 	int i;
-	for (i = 0; i < et->nsocks; i++)
-		if (et->easy && watcher(e, et->socks[i]) == et->easy) {
+	curl_easy_getinfo(et->easy, CURLINFO_CONNECT_TIME_T, &connected);
+	for (i = 0; !connected && i < et->nsocks; i++)
+		if (watcher(e, et->socks[i]) == et->easy) {
 			e->watched[et->socks[i]] = NULL;
 			e->opts.socket_fn(et->socks[i], HF_POLL_REMOVE, e->opts.loop_payload);
 		}
-	et->nsocks = 0;
 }
 
 /* ---- the turn's view of events ---- */
@@ -432,7 +435,6 @@ static void transfer_done(hf_engine *e, eng_turn *et, CURLcode result)
 	long delay = 0;
 	int rc;
 
-	et->nsocks = 0; /* its connection is done with, or kept by libcurl's cache */
 	curl_multi_remove_handle(e->multi, et->easy);
 	rc = hf_call_finish(et->call, et->easy, result, &delay, &err);
 	easy_put(e, et->easy);
@@ -721,13 +723,24 @@ void hf_engine_free(hf_engine *e)
 	free(e);
 }
 
+/* With e->lock held, after queueing work for the driving thread: release
+ * the lock and wake the driving thread, unless a wake-up is already on its
+ * way. */
+static void unlock_and_wake(hf_engine *e)
+{
+	bool wake = !e->wake_pending;
+	e->wake_pending = true;
+	pthread_mutex_unlock(&e->lock);
+	if (wake)
+		hf_engine_wakeup(e);
+}
+
 int hf_engine_submit(uint64_t *turn_id, hf_engine *e, const hf_graph *graph,
                      hf_session *session, hf_store *store, const char *input,
                      const hf_run_options *opts, hf_error *err)
 {
 	hf_run_options defaults = HF_RUN_OPTIONS_INIT;
 	eng_turn *et;
-	bool wake;
 
 	if (turn_id)
 		*turn_id = 0;
@@ -755,11 +768,7 @@ int hf_engine_submit(uint64_t *turn_id, hf_engine *e, const hf_graph *graph,
 		e->q_head = et;
 	e->q_tail = et;
 	e->queued++;
-	wake = !e->wake_pending;
-	e->wake_pending = true;
-	pthread_mutex_unlock(&e->lock);
-	if (wake)
-		hf_engine_wakeup(e);
+	unlock_and_wake(e);
 	return HF_OK;
 }
 
@@ -767,7 +776,6 @@ int hf_engine_cancel(hf_engine *e, uint64_t turn_id, hf_error *err)
 {
 	eng_cancel *c;
 	uint64_t last;
-	bool wake;
 
 	if (!e)
 		return hf_err(err, HF_EINVAL, "hf_engine_cancel: no engine");
@@ -783,11 +791,7 @@ int hf_engine_cancel(hf_engine *e, uint64_t turn_id, hf_error *err)
 	pthread_mutex_lock(&e->lock);
 	c->next = e->cancels;
 	e->cancels = c;
-	wake = !e->wake_pending;
-	e->wake_pending = true;
-	pthread_mutex_unlock(&e->lock);
-	if (wake)
-		hf_engine_wakeup(e);
+	unlock_and_wake(e);
 	return HF_OK;
 }
 
