@@ -17,7 +17,6 @@
 #include <strings.h>
 #include <time.h>
 
-#define MAX_TOOL_CALLS 128
 #define SLEEP_SLICE_MS 50
 #define TRACE_BODY_MAX 1024
 
@@ -424,7 +423,7 @@ static int reset_attempt(hf_call *c, hf_error *err)
 	hf_sse_init(&c->sse, c->ep->max_response_bytes, on_event, c);
 	hf_stream_free(c->sm);
 	c->sm = NULL;
-	return hf_stream_new(&c->sm, on_text, c, MAX_TOOL_CALLS, err);
+	return hf_stream_new(&c->sm, on_text, c, HF_CHAT_MAX_TOOL_CALLS, err);
 }
 
 #define SET(opt, val) \
@@ -519,7 +518,7 @@ static int finish_stream(hf_call *c, hf_error *e)
 	if (!c->event_stream) {
 		rc = hf_reply_parse(&c->reply, c->buf.data ? c->buf.data : "", c->buf.len, e);
 		if (!rc && c->reply.content && on_text(c, c->reply.content, strlen(c->reply.content)))
-			rc = c->cb_code;
+			*e = c->cb_err, rc = c->cb_code;
 	} else if ((rc = hf_sse_finish(&c->sse, e)) != HF_OK) {
 		if (c->cb_code)
 			*e = c->cb_err, rc = c->cb_code;

@@ -33,15 +33,22 @@ typedef struct hf_endpoint {
 	                          * [0] JSON, [1] streaming; may be NULL */
 } hf_endpoint;
 
-/* Resolve an endpoint (see hf_client_options for the order). */
+/* Resolve an endpoint (see hf_client_options for the order) into *out,
+ * which then owns its strings and header lists: release them with
+ * hf_endpoint_dispose. On failure *out is already disposed (zeroed; a
+ * second dispose is harmless) and err says why: HF_EINVAL (options version,
+ * auth, headers), HF_ECONFIG (base URL, key, environment), HF_ELIMIT (a
+ * header line over 4 KiB), HF_ENOMEM. */
 int hf_endpoint_resolve(hf_endpoint *out, const hf_client_options *opts,
                         const hf_graph *graph, hf_error *err);
+/* Wipe the key (and the header lists holding it) and free everything. */
 void hf_endpoint_dispose(hf_endpoint *ep);
 /* True when s holds no control character, so it can go into a header line. */
 bool hf_header_safe(const char *s);
 /* The request headers of a call to ep (key, Accept for `stream`, the
- * provider, ep's extra headers). *out is freed with hf_headers_free, which
- * wipes the key. HF_EINVAL for a provider with a control character,
+ * provider unless NULL or empty, ep's extra headers; for `post` also
+ * Content-Type and an empty Expect). *out is freed with hf_headers_free,
+ * which wipes the key. HF_EINVAL for a provider with a control character,
  * HF_ELIMIT for a header over 4 KiB, HF_ENOMEM. */
 int hf_headers_build(struct curl_slist **out, const hf_endpoint *ep, bool post, bool stream,
                      const char *provider, hf_error *err);
@@ -67,13 +74,18 @@ typedef struct hf_call_spec {
 	                               checked at each progress tick; signal-safe */
 } hf_call_spec;
 
+/* A new call (free with hf_call_free) to `ep`, which it borrows with its
+ * chat URL and header lists: ep (and spec->body) must outlive the call.
+ * HF_EINVAL for a bad spec or a provider with a control character,
+ * HF_ELIMIT for a header line over 4 KiB, HF_ENOMEM. */
 int hf_call_new(hf_call **out, const hf_endpoint *ep, const hf_call_spec *spec,
                 hf_error *err);
 void hf_call_free(hf_call *c);
 
 /* Set the options every call to `ep` shares (protocols, timeouts,
  * callbacks, TLS checks, user agent) on a handle that will serve calls to
- * `ep` only. Once per handle, before its first hf_call_setup. */
+ * `ep` only. Once per handle, before its first hf_call_setup. HF_ENOMEM or
+ * HF_ENET when libcurl refuses a setting. */
 int hf_easy_prepare(CURL *easy, const hf_endpoint *ep, hf_error *err);
 
 /* Configure `easy` (prepared for the call's endpoint) for the next attempt:

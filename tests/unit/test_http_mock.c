@@ -11,6 +11,7 @@
 #include "http.h"
 
 #include <arpa/inet.h>
+#include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -516,6 +517,77 @@ static void test_cancel(void **state)
 	hf_client_free(c);
 }
 
+/* A server that ignores "stream": true and answers with one JSON reply. */
+static enum MHD_Result json_only(void *cls, struct MHD_Connection *conn, const char *url,
+                                 const char *method, const char *version, const char *upload,
+                                 size_t *upload_size, void **req)
+{
+	static int marker;
+	static const char reply[] =
+		"{\"id\":\"c1\",\"object\":\"chat.completion\",\"choices\":[{\"index\":0,"
+		"\"message\":{\"role\":\"assistant\",\"content\":\"Hola\"},"
+		"\"finish_reason\":\"stop\"}]}";
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	(void)cls, (void)url, (void)method, (void)version, (void)upload;
+	if (!*req) {
+		*req = &marker;
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	resp = MHD_create_response_from_buffer(strlen(reply), (void *)reply, MHD_RESPMEM_PERSISTENT);
+	MHD_add_response_header(resp, "Content-Type", "application/json");
+	ret = MHD_queue_response(conn, 200, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* A streamed request answered with plain JSON: the text arrives as one
+ * delta, and cancelling at that delta reports the cancel with its
+ * message. */
+static void test_stream_ignored_by_server(void **state)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	hf_client_options o = HF_CLIENT_OPTIONS_INIT;
+	hf_ask_options ao = HF_ASK_OPTIONS_INIT;
+	struct MHD_Daemon *d;
+	result r = { 0 };
+	char base[64];
+	hf_client *c;
+	hf_error err;
+	(void)state;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, json_only, NULL,
+	                     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_END);
+	assert_non_null(d);
+	snprintf(base, sizeof(base), "http://127.0.0.1:%u/v1",
+	         (unsigned)MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT)->port);
+	o.base_url = base;
+	o.api_key = SENTINEL;
+	o.max_retries = 0;
+	assert_int_equal(hf_client_new(&c, &o, NULL, &err), HF_OK);
+	ao.stream = 1;
+
+	ask_with(&r, c, &ao, "Hola");
+	assert_int_equal(r.rc, HF_OK);
+	assert_int_equal(r.ndeltas, 1);
+	assert_string_equal(r.answer, "Hola");
+	result_dispose(&r);
+
+	memset(&r, 0, sizeof(r));
+	r.cancel_after = 1;
+	ask_with(&r, c, &ao, "Hola");
+	assert_int_equal(r.rc, HF_ECANCELLED);
+	assert_int_equal(r.err.code, HF_ECANCELLED);
+	assert_true(ts_contains(r.err.message, "cancelled"));
+	result_dispose(&r);
+	hf_client_free(c);
+	MHD_stop_daemon(d);
+}
+
 static void test_bad_input(void **state)
 {
 	hf_client_options o = HF_CLIENT_OPTIONS_INIT;
@@ -628,6 +700,7 @@ int main(void)
 		cmocka_unit_test_setup(test_total_timeout, fresh),
 		cmocka_unit_test_setup(test_oversize, fresh),
 		cmocka_unit_test_setup(test_cancel, fresh),
+		cmocka_unit_test(test_stream_ignored_by_server),
 		cmocka_unit_test_setup(test_bad_input, fresh),
 		cmocka_unit_test_setup(test_connection_refused, fresh),
 		cmocka_unit_test_setup(test_sentinel_never_shown, fresh),
