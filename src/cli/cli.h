@@ -47,6 +47,9 @@ int cli_usage_error(const char *cmd, const char *fmt, ...);
 /* printf to stderr, for notices. */
 void cli_note(const char *fmt, ...);
 
+/* All of standard input (NUL-terminated, *len bytes; free()). NULL when
+ * out of memory, or with *too_big set when it is over max bytes. */
+char *cli_read_stdin(size_t max, size_t *len, bool *too_big);
 /* Parse a whole decimal number in [lo, hi]; false when s is not one. */
 bool cli_parse_long(const char *s, long lo, long hi, long *out);
 
@@ -90,12 +93,13 @@ int cli_load_graph(hf_graph **out, const char *path, bool quiet_warnings);
 extern const char cli_endpoint_help[];
 
 typedef struct cli_endpoint {
+	const char *cmd;   /* the command, for usage errors */
 	hf_client_options opts;
 	const char *headers[17];
 	size_t nheaders;
 } cli_endpoint;
 
-void cli_endpoint_init(cli_endpoint *e);
+void cli_endpoint_init(cli_endpoint *e, const char *cmd);
 /* Returns true when opt was an endpoint option (sets *status on a bad value). */
 bool cli_endpoint_option(cli_endpoint *e, int opt, const char *arg, int *status);
 
@@ -119,12 +123,16 @@ int cli_render_error(const cli_render *r, const hf_error *err);
 
 /* Where a conversation comes from. */
 typedef struct cli_session_opts {
+	const char *cmd;     /* the command, for usage errors */
 	const char *id;      /* --session ID: load it, or create it */
 	bool cont;           /* -c: the most recently used session */
 	bool no_store;       /* --no-store: in memory only */
 	const char *db;      /* --db PATH */
 } cli_session_opts;
 
+/* After parsing the options: 0, or a usage error for -c with --session or
+ * --no-store. */
+int cli_session_opts_check(const cli_session_opts *o);
 /* Open the store (unless no_store) and the session. On success prints
  * "session: ID" on stderr (unless quiet). Returns 0 or an exit status. */
 int cli_open_session(hf_session **s, hf_store **st, const cli_session_opts *o, bool quiet);

@@ -32,7 +32,8 @@ static const char ask_help[] =
  * end dropped). Owned; NULL with *status set on failure. */
 static char *read_input(int argc, char **argv, int *status)
 {
-	size_t len = 0, cap = 0, n;
+	size_t len = 0, cap = 0;
+	bool too_big;
 	char *s = NULL;
 	int i;
 
@@ -54,22 +55,10 @@ static char *read_input(int argc, char **argv, int *status)
 		*status = cli_usage_error("ask", "give the question as TEXT or on stdin");
 		return NULL;
 	}
-	do {
-		if (len + 4096 + 1 > cap) {
-			char *t = realloc(s, cap = cap ? cap * 2 : 8192);
-			if (!t) {
-				free(s);
-				return NULL;
-			}
-			s = t;
-		}
-		n = fread(s + len, 1, cap - len - 1, stdin);
-		len += n;
-	} while (n > 0 && len <= STDIN_MAX);
-	s[len] = '\0';
-	if (len > STDIN_MAX) {
-		free(s);
-		*status = cli_usage_error("ask", "the question on stdin is over %zu MiB", STDIN_MAX >> 20);
+	if (!(s = cli_read_stdin(STDIN_MAX, &len, &too_big))) {
+		if (too_big)
+			*status = cli_usage_error("ask", "the question on stdin is over %zu MiB",
+			                          STDIN_MAX >> 20);
 		return NULL;
 	}
 	if (len && s[len - 1] == '\n')
@@ -104,7 +93,7 @@ int hf_cmd_ask(int argc, char **argv)
 	char *input = NULL, *answer = NULL;
 	int opt, status = HF_EXIT_OK, rc;
 
-	cli_endpoint_init(&e);
+	cli_endpoint_init(&e, "ask");
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "m:vh", longopts, NULL)) != -1) {
 		if (cli_endpoint_option(&e, opt, optarg, &status)) {

@@ -121,13 +121,12 @@ static void cmd_agent(chat *c, const char *name)
 
 static void cmd_history(const chat *c)
 {
-	size_t i, n = hf_session_message_count(c->s);
-	if (!n) {
+	const cJSON *m;
+	if (!hf_session_message_count(c->s)) {
 		fprintf(stderr, "(no messages yet)\n");
 		return;
 	}
-	for (i = 0; i < n; i++) {
-		cJSON *m = cJSON_Parse(hf_session_message_json(c->s, i));
+	cJSON_ArrayForEach(m, hf_session_messages(c->s)) {
 		const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
 		const cJSON *content = cJSON_GetObjectItemCaseSensitive(m, "content");
 		const cJSON *calls = cJSON_GetObjectItemCaseSensitive(m, "tool_calls");
@@ -148,7 +147,6 @@ static void cmd_history(const chat *c)
 		} else if (cJSON_IsString(content)) {
 			printf("%s: %s\n", r, content->valuestring);
 		}
-		cJSON_Delete(m);
 	}
 }
 
@@ -163,9 +161,6 @@ static void cmd_usage(const chat *c)
 static int print_session(const hf_session_info *info, void *payload)
 {
 	const chat *c = payload;
-	char when[32];
-	time_t t = (time_t)info->updated_at;
-	strftime(when, sizeof(when), "%Y-%m-%d %H:%M", localtime(&t));
 	printf("%s %-40s %-20s %4zu messages\n",
 	       strcmp(info->id, hf_session_id(c->s)) ? " " : "*", info->id,
 	       info->agent ? info->agent : "-", info->messages);
@@ -269,7 +264,7 @@ int hf_cmd_chat(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	hf_run_options ro = HF_RUN_OPTIONS_INIT;
-	chat c = { 0 };
+	chat c = { .so.cmd = "chat" };
 	cli_endpoint ep;
 	hf_graph *g = NULL;
 	hf_error err;
@@ -277,7 +272,7 @@ int hf_cmd_chat(int argc, char **argv)
 	int opt, status = HF_EXIT_OK;
 	char *line;
 
-	cli_endpoint_init(&ep);
+	cli_endpoint_init(&ep, "chat");
 	c.ro = ro;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "cvh", longopts, NULL)) != -1) {
@@ -300,6 +295,8 @@ int hf_cmd_chat(int argc, char **argv)
 	}
 	if (argc - optind > 1)
 		return cli_usage_error("chat", "too many arguments");
+	if ((status = cli_session_opts_check(&c.so)))
+		return status;
 	if ((status = cli_load_graph(&g, argc > optind ? argv[optind] : cli_default_graph(), true)))
 		return status;
 	c.g = g;

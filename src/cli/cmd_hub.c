@@ -263,7 +263,7 @@ static int hub_main(hub_kind kind, int argc, char **argv)
 	char *out = NULL;
 	int opt, status = HF_EXIT_OK, rc;
 
-	cli_endpoint_init(&e);
+	cli_endpoint_init(&e, cmd);
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		if (cli_endpoint_option(&e, opt, optarg, &status)) {

@@ -45,30 +45,10 @@ static bool is_path(const char *s)
  * MAX_STDIN bytes is refused here; hf_run applies the message limit. */
 static char *read_stdin(bool *too_big)
 {
-	size_t n = 0, cap = 4096, r;
-	char *buf = malloc(cap), *nb;
-	*too_big = false;
-	while (buf && (r = fread(buf + n, 1, cap - n - 1, stdin)) > 0) {
-		n += r;
-		if (n + 1 < cap)
-			continue;
-		if (cap > MAX_STDIN) {
-			*too_big = true;
-			free(buf);
-			return NULL;
-		}
-		if (!(nb = realloc(buf, cap * 2))) {
-			free(buf);
-			return NULL;
-		}
-		buf = nb;
-		cap *= 2;
-	}
-	if (buf) {
-		buf[n] = '\0';
-		while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-			buf[--n] = '\0';
-	}
+	size_t n;
+	char *buf = cli_read_stdin(MAX_STDIN, &n, too_big);
+	while (buf && n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
 	return buf;
 }
 
@@ -94,7 +74,7 @@ int hf_cmd_run(int argc, char **argv)
 		CLI_ENDPOINT_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
-	cli_session_opts so = { 0 };
+	cli_session_opts so = { .cmd = "run" };
 	cli_render render = { 0 };
 	cli_endpoint ep;
 	hf_run_options ro = HF_RUN_OPTIONS_INIT;
@@ -109,7 +89,7 @@ int hf_cmd_run(int argc, char **argv)
 	long num;
 	int opt, status = HF_EXIT_OK, rc;
 
-	cli_endpoint_init(&ep);
+	cli_endpoint_init(&ep, "run");
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "cvh", longopts, NULL)) != -1) {
 		if (cli_endpoint_option(&ep, opt, optarg, &status)) {
@@ -149,8 +129,10 @@ int hf_cmd_run(int argc, char **argv)
 		default: return cli_usage_error("run", "unknown option");
 		}
 	}
-	if (so.cont && (so.id || fresh))
-		return cli_usage_error("run", "-c/--continue cannot be combined with --session or --new");
+	if (so.cont && fresh)
+		return cli_usage_error("run", "-c/--continue cannot be combined with --new");
+	if ((status = cli_session_opts_check(&so)))
+		return status;
 	if (!so.id && !so.cont && !fresh && env_session && *env_session)
 		so.id = env_session;
 	if (argc - optind > 2)

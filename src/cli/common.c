@@ -96,12 +96,39 @@ const char cli_endpoint_help[] =
 	"      --header 'Name: value' extra request header (repeatable)\n"
 	"      --insecure             do not verify TLS certificates (warns)\n";
 
-void cli_endpoint_init(cli_endpoint *e)
+void cli_endpoint_init(cli_endpoint *e, const char *cmd)
 {
 	hf_client_options init = HF_CLIENT_OPTIONS_INIT;
 	memset(e, 0, sizeof(*e));
+	e->cmd = cmd;
 	e->opts = init;
 	e->opts.headers = e->headers;
+}
+
+char *cli_read_stdin(size_t max, size_t *len, bool *too_big)
+{
+	size_t n, cap = 8192;
+	char *s = malloc(cap), *t;
+	*len = 0;
+	*too_big = false;
+	while (s && (n = fread(s + *len, 1, cap - *len - 1, stdin)) > 0) {
+		*len += n;
+		if (*len > max) {
+			*too_big = true;
+			free(s);
+			return NULL;
+		}
+		if (*len + 1 == cap) {
+			if (!(t = realloc(s, cap *= 2))) {
+				free(s);
+				return NULL;
+			}
+			s = t;
+		}
+	}
+	if (s)
+		s[*len] = '\0';
+	return s;
 }
 
 bool cli_parse_long(const char *s, long lo, long hi, long *out)
@@ -134,21 +161,22 @@ bool cli_endpoint_option(cli_endpoint *e, int opt, const char *arg, int *status)
 		return true;
 	case CLI_OPT_TIMEOUT:
 		if (!cli_parse_long(arg, 1, 86400, &v))
-			*status = cli_usage_error("", "--timeout takes whole seconds from 1 to 86400, not '%s'", arg);
+			*status = cli_usage_error(
+				e->cmd, "--timeout takes whole seconds from 1 to 86400, not '%s'", arg);
 		else
 			e->opts.timeout_ms = v * 1000;
 		return true;
 	case CLI_OPT_RETRIES:
 		if (!cli_parse_long(arg, 0, 10, &v))
-			*status = cli_usage_error("", "--retries takes a number from 0 to 10, not '%s'", arg);
+			*status = cli_usage_error(e->cmd, "--retries takes a number from 0 to 10, not '%s'", arg);
 		else
 			e->opts.max_retries = (int)v;
 		return true;
 	case CLI_OPT_HEADER:
 		if (!strchr(arg, ':'))
-			*status = cli_usage_error("", "--header takes 'Name: value', not '%s'", arg);
+			*status = cli_usage_error(e->cmd, "--header takes 'Name: value', not '%s'", arg);
 		else if (e->nheaders + 1 >= sizeof(e->headers) / sizeof(e->headers[0]))
-			*status = cli_usage_error("", "at most 16 --header options");
+			*status = cli_usage_error(e->cmd, "at most 16 --header options");
 		else
 			e->headers[e->nheaders++] = arg;
 		return true;

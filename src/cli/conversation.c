@@ -178,6 +178,14 @@ int cli_render_error(const cli_render *r, const hf_error *err)
 
 /* ---- sessions ---- */
 
+int cli_session_opts_check(const cli_session_opts *o)
+{
+	if (o->cont && (o->id || o->no_store))
+		return cli_usage_error(o->cmd, "-c/--continue cannot be combined with %s",
+		                       o->id ? "--session" : "--no-store");
+	return HF_EXIT_OK;
+}
+
 int cli_open_session(hf_session **s, hf_store **st, const cli_session_opts *o, bool quiet)
 {
 	hf_error err;

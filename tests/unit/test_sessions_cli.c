@@ -264,6 +264,27 @@ static void test_help(void **state)
 	ts_proc_dispose(&p);
 }
 
+/* -c names the latest session, so `run` and `chat` refuse it with
+ * --session or --no-store before doing anything else (no endpoint set). */
+static void test_continue_conflicts(void **state)
+{
+	static const char *const cases[][6] = {
+		{ "run", "-c", "--session", "s1", "hi" },
+		{ "run", "-c", "--no-store", "hi", NULL },
+		{ "chat", "-c", "--session", "s1", NULL },
+		{ "chat", "-c", "--no-store", NULL, NULL },
+	};
+	size_t i;
+	ts_proc p;
+	(void)state;
+	for (i = 0; i < HF_ARRAY_LEN(cases); i++) {
+		ts_run_cli(&p, "", NULL, cases[i]);
+		assert_int_equal(p.status, 2); /* usage */
+		assert_true(ts_contains(p.err, "-c/--continue cannot be combined with"));
+		ts_proc_dispose(&p);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -274,6 +295,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_delete_and_errors, setup, ts_dbdir_teardown),
 		cmocka_unit_test_setup_teardown(test_environment_and_missing_db, setup, ts_dbdir_teardown),
 		cmocka_unit_test_setup_teardown(test_help, setup, ts_dbdir_teardown),
+		cmocka_unit_test(test_continue_conflicts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
