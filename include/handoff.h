@@ -23,7 +23,9 @@
  * Threads
  *  - Call hf_global_init() once from main() before starting threads.
  *  - A loaded hf_graph is immutable: any number of threads may share it.
- *  - An hf_client, hf_session or hf_engine is used by one thread at a time.
+ *  - An hf_client, hf_session, hf_store or hf_engine is used by one thread
+ *    at a time (a store's ops run on the thread of the call that uses it:
+ *    hf_run's caller, or the engine's driving thread).
  *  - Callbacks run on the thread that drives the work (hf_run, or the thread
  *    that calls hf_engine_perform / hf_engine_socket_action).
  *  - The API key is never written to any log, error message or session.

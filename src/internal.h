@@ -19,6 +19,15 @@
 
 #define HF_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
+/* Add u's requests and tokens to *to. */
+static inline void hf_usage_add(hf_usage *to, const hf_usage *u)
+{
+	to->requests += u->requests;
+	to->input_tokens += u->input_tokens;
+	to->output_tokens += u->output_tokens;
+	to->total_tokens += u->total_tokens;
+}
+
 /* Fill err (when not NULL) with code and a printf-style message; returns
  * code so callers can write `return hf_err(err, HF_EINVAL, "...")`. */
 int hf_err(hf_error *err, int code, const char *fmt, ...) HF_PRINTF(3, 4);

@@ -221,13 +221,15 @@ static int on_delta(void *payload, const char *text, size_t len)
  * separated from its result. */
 static int history_start(const cJSON *history, size_t limit)
 {
-	int n = cJSON_GetArraySize(history), i;
+	int n = cJSON_GetArraySize(history), i = 0;
+	const cJSON *m;
 	if (!limit || (size_t)n <= limit)
 		return 0;
-	for (i = n - (int)limit; i < n; i++) {
-		const cJSON *role = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(history, i), "role");
-		if (cJSON_IsString(role) && !strcmp(role->valuestring, "user"))
+	cJSON_ArrayForEach(m, history) {
+		const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
+		if (i >= n - (int)limit && cJSON_IsString(role) && !strcmp(role->valuestring, "user"))
 			return i;
+		i++;
 	}
 	return n;
 }
@@ -239,7 +241,7 @@ int hf_turn_request(hf_turn *t, hf_call_spec *spec, hf_error *err)
 	const cJSON *history = hf_session_messages(t->s);
 	int from = history_start(history, t->opts.max_history_messages);
 	size_t nhist = (size_t)(cJSON_GetArraySize(history) - from);
-	size_t n = 0, i;
+	size_t n, i;
 	const char **texts;
 	int rc;
 
@@ -251,11 +253,10 @@ int hf_turn_request(hf_turn *t, hf_call_spec *spec, hf_error *err)
 	if (!(w = hf_agent_wire_get(a, err)))
 		return hf_error_last()->code;
 	/* Message texts: the history's are kept by the session, the turn's here. */
-	if (!(texts = hf_calloc(nhist + t->ntexts, sizeof(*texts))))
+	if (!(texts = hf_calloc(nhist + t->ntexts, sizeof(*texts))) ||
+	    hf_session_message_texts(t->s, (size_t)from, texts))
 		goto oom;
-	for (i = 0; i < nhist; i++)
-		if (!(texts[n++] = hf_session_message_json(t->s, (size_t)from + i)))
-			goto oom;
+	n = nhist;
 	for (i = 0; i < t->ntexts; i++)
 		texts[n++] = t->texts[i];
 	free(t->body);
@@ -501,10 +502,7 @@ int hf_turn_apply(hf_turn *t, hf_reply *r, hf_error *err)
 	int rc;
 
 	r->usage.requests = 1;
-	t->usage.requests += r->usage.requests;
-	t->usage.input_tokens += r->usage.input_tokens;
-	t->usage.output_tokens += r->usage.output_tokens;
-	t->usage.total_tokens += r->usage.total_tokens;
+	hf_usage_add(&t->usage, &r->usage);
 	{
 		hf_event ev = { .type = HF_EVENT_USAGE, .usage = r->usage };
 		rc = emit_or_cancel(t, &ev, err);

@@ -182,6 +182,24 @@ const char *hf_session_message_json(const hf_session *s, size_t i)
 	return cache->texts[i];
 }
 
+int hf_session_message_texts(const hf_session *s, size_t from, const char **out)
+{
+	hf_session *cache = (hf_session *)s; /* the text cache is not session state */
+	const cJSON *m;
+	size_t i = 0;
+	if (reserve_texts(cache, hf_session_message_count(s)))
+		return HF_ENOMEM;
+	cJSON_ArrayForEach(m, s->messages) {
+		if (i >= from) {
+			if (!cache->texts[i] && !(cache->texts[i] = cJSON_PrintUnformatted(m)))
+				return HF_ENOMEM;
+			out[i - from] = cache->texts[i];
+		}
+		i++;
+	}
+	return HF_OK;
+}
+
 /* ---- message validation (shared by the decoder and the commit) ---- */
 
 enum { K_ROLE = 1, K_CONTENT = 2, K_TOOL_CALLS = 4, K_TOOL_CALL_ID = 8 };
@@ -411,12 +429,8 @@ int hf_session_commit_texts(hf_session *s, hf_store *st, cJSON *turn, char **tex
 		free(s->agent);
 		s->agent = agent_copy;
 	}
-	if (usage) {
-		s->usage.requests += usage->requests;
-		s->usage.input_tokens += usage->input_tokens;
-		s->usage.output_tokens += usage->output_tokens;
-		s->usage.total_tokens += usage->total_tokens;
-	}
+	if (usage)
+		hf_usage_add(&s->usage, usage);
 	return HF_OK;
 }
 

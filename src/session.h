@@ -24,6 +24,12 @@ struct hf_session {
 /* Borrowed message array (read-only for the runner). */
 const cJSON *hf_session_messages(const hf_session *s);
 
+/* The JSON texts of messages from..count-1 into out (count - from
+ * entries), in one pass over the messages; each text is printed once and
+ * kept by the session (borrowed, valid until the session changes).
+ * HF_ENOMEM. */
+int hf_session_message_texts(const hf_session *s, size_t from, const char **out);
+
 /* Validate one stored message text and append it to s (the session record
  * decoder; also used by hf_store_loader_add). HF_EPROTOCOL when the text is
  * not a JSON object with a known role and the fields that role needs. */

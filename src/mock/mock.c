@@ -89,6 +89,24 @@ typedef struct answer {
 	const char *allow;         /* Allow header of a 405 */
 } answer;
 
+int mock_read_file(hf_buf *out, const char *path, const char *what, hf_error *err)
+{
+	FILE *f = fopen(path, "rb");
+	char chunk[8192];
+	size_t n;
+	if (!f)
+		return hf_err(err, HF_ENOTFOUND, "cannot read the %s %s: %s", what, path,
+		              strerror(errno));
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		if (hf_buf_append(out, chunk, n)) {
+			fclose(f);
+			hf_buf_dispose(out);
+			return hf_err(err, HF_ENOMEM, "out of memory reading %s", path);
+		}
+	fclose(f);
+	return HF_OK;
+}
+
 char *mock_error_json(const char *message, const char *type, const char *code)
 {
 	cJSON *root = cJSON_CreateObject(), *e = cJSON_AddObjectToObject(root, "error");

@@ -234,21 +234,9 @@ int mock_catalogue_load(mock_catalogue **out, const char *path, hf_error *err)
 
 	*out = NULL;
 	if (path) {
-		FILE *f = fopen(path, "rb");
 		hf_buf b = HF_BUF_INIT;
-		char chunk[8192];
-		size_t n;
-		if (!f)
-			return hf_err(err, HF_ENOTFOUND, "cannot read the catalogue %s: %s", path,
-			              strerror(errno));
-		while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-			if (hf_buf_append(&b, chunk, n)) {
-				fclose(f);
-				hf_buf_dispose(&b);
-				return hf_err(err, HF_ENOMEM, "out of memory reading %s", path);
-			}
-		}
-		fclose(f);
+		if ((rc = mock_read_file(&b, path, "catalogue", err)))
+			return rc;
 		text = hf_buf_detach(&b);
 	}
 	c = hf_calloc(1, sizeof(*c));

@@ -24,6 +24,10 @@ typedef struct mock_timer mock_timer;
 /* Error envelope {"error":{"message","type","code"}} as an owned string. */
 char *mock_error_json(const char *message, const char *type, const char *code);
 
+/* The whole file at path into out (an empty hf_buf; dispose it).
+ * HF_ENOTFOUND naming `what` and path when it cannot be opened, HF_ENOMEM. */
+int mock_read_file(hf_buf *out, const char *path, const char *what, hf_error *err);
+
 /* ---- mock_lang.c: languages ---- */
 
 typedef enum mock_lang {

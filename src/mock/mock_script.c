@@ -403,26 +403,15 @@ static int load_entry(entry *e, const cJSON *j, const char *path, size_t i, hf_e
 
 int mock_scenario_load(mock_scenario **out, const char *path, hf_error *err)
 {
-	FILE *f = fopen(path, "rb");
 	hf_buf text = HF_BUF_INIT;
-	char chunk[8192];
-	size_t n, i = 0;
+	size_t i = 0;
 	cJSON *root, *list, *item;
 	mock_scenario *s;
-	int rc = HF_OK;
+	int rc;
 
 	*out = NULL;
-	if (!f)
-		return hf_err(err, HF_ENOTFOUND, "cannot read the scenario %s: %s", path,
-		              strerror(errno));
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		if (hf_buf_append(&text, chunk, n))
-			rc = HF_ENOMEM;
-	fclose(f);
-	if (rc) {
-		hf_buf_dispose(&text);
-		return hf_err(err, rc, "out of memory reading %s", path);
-	}
+	if ((rc = mock_read_file(&text, path, "scenario", err)))
+		return rc;
 	root = cJSON_ParseWithLength(text.data ? text.data : "", text.len);
 	hf_buf_dispose(&text);
 	list = cJSON_IsArray(root) ? root : cJSON_GetObjectItemCaseSensitive(root, "replies");
