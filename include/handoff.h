@@ -569,8 +569,9 @@ HF_EXTERN(int) hf_engine_new(hf_engine **out, const hf_engine_options *opts, hf_
 /* Cancel every turn not completed yet and free the engine. Each of those
  * turns completes (on_complete, HF_ECANCELLED) from inside this call, and
  * socket_fn may be called to remove descriptors, so the application's loop
- * must still be usable. Call it on the driving thread, not from a callback,
- * and not while another thread may still submit. NULL-safe. */
+ * must still be usable. A turn submitted from those callbacks is refused
+ * (HF_EINVAL). Call it on the driving thread, not from a callback, and not
+ * while another thread may still submit. NULL-safe. */
 HF_EXTERN(void) hf_engine_free(hf_engine *e);
 
 /* Queue one user turn of `input` in `session` on `graph` (see hf_run for
@@ -582,8 +583,8 @@ HF_EXTERN(void) hf_engine_free(hf_engine *e);
  * input and opts (NULL: defaults) are copied; the
  * opts payload is handed to on_event and back in hf_completion. *turn_id
  * (may be NULL) receives the turn's id (> 0, unique in this engine).
- * Errors here: HF_EINVAL (a missing argument, bad options version),
- * HF_ENOMEM; problems with the input itself (UTF-8, size) and everything
+ * Errors here: HF_EINVAL (a missing argument, bad options version, the
+ * engine is being freed), HF_ENOMEM; problems with the input itself (UTF-8, size) and everything
  * after are reported through the completion. */
 HF_EXTERN(int) hf_engine_submit(uint64_t *turn_id, hf_engine *e, const hf_graph *graph,
                                 hf_session *session, hf_store *store, const char *input,

@@ -118,6 +118,7 @@ struct hf_engine {
 	eng_cancel *cancels;
 	uint64_t last_id;
 	bool wake_pending;       /* a wake-up was sent and not drained yet */
+	bool closing;            /* hf_engine_free has begun: no more submissions */
 
 	/* Driving thread only. */
 	hf_list live;            /* every turn past QUEUED and not DONE */
@@ -747,6 +748,11 @@ void hf_engine_free(hf_engine *e)
 
 	if (!e)
 		return;
+	/* Completions below may try to submit more (a conversation's next
+	 * turn from on_complete): refuse them, or they would be left queued. */
+	pthread_mutex_lock(&e->lock);
+	e->closing = true;
+	pthread_mutex_unlock(&e->lock);
 	if (e->multi) {
 		/* Turns never started complete without events: those queued,
 		 * then those waiting to start; then the others. */
@@ -821,6 +827,12 @@ int hf_engine_submit(uint64_t *turn_id, hf_engine *e, const hf_graph *graph,
 	et->opts = opts ? *opts : defaults;
 	et->state = ES_QUEUED;
 	pthread_mutex_lock(&e->lock);
+	if (e->closing) {
+		pthread_mutex_unlock(&e->lock);
+		free(et->input);
+		free(et);
+		return hf_err(err, HF_EINVAL, "hf_engine_submit: the engine is being freed");
+	}
 	et->id = ++e->last_id;
 	if (turn_id) /* before the driving thread can see (and complete) it */
 		*turn_id = et->id;

@@ -245,6 +245,54 @@ static void test_resubmit_from_on_complete_many(void **state)
 	run_chains(CONVERSATIONS);
 }
 
+/* Completions run by hf_engine_free that try to submit the next turn are
+ * refused (the engine is going away), and nothing is left queued. */
+typedef struct refusals {
+	hf_engine *e;
+	te_batch *b;
+	size_t completed, refused;
+} refusals;
+
+static void refuse_on_complete(const hf_completion *c, void *payload)
+{
+	refusals *r = payload;
+	te_rec *rec = c->payload;
+	hf_error err;
+	r->completed++;
+	assert_int_equal(c->code, HF_ECANCELLED);
+	if (hf_engine_submit(NULL, r->e, te_graph(), rec->session, NULL, "again", NULL, &err) ==
+	    HF_EINVAL && ts_contains(err.message, "being freed"))
+		r->refused++;
+}
+
+static void test_submit_during_free_refused(void **state)
+{
+	te_endpoint ep;
+	te_batch b;
+	refusals r = { 0 };
+	hf_error err;
+	size_t i;
+	(void)state;
+
+	te_endpoint_init(&ep, &te_slow, NULL, -1);
+	ep.engine.on_complete = refuse_on_complete;
+	ep.engine.payload = &r;
+	ep.engine.max_requests = 5;
+	te_batch_init(&b, 20, "refuse");
+	r.b = &b;
+	if (hf_engine_new(&r.e, &ep.engine, &err))
+		fail_msg("hf_engine_new: %s", err.message);
+	for (i = 0; i < 10; i++)
+		te_submit(r.e, &b, i, NULL);
+	run_for(r.e, 100); /* 5 in flight, 5 waiting to start */
+	for (; i < b.n; i++) /* queued */
+		te_submit(r.e, &b, i, NULL);
+	hf_engine_free(r.e);
+	assert_int_equal(r.completed, b.n);
+	assert_int_equal(r.refused, b.n);
+	te_batch_dispose(&b);
+}
+
 /* Turn ids are unique and every turn completes even when its input is
  * refused before any request (bad UTF-8): exactly once, with no events. */
 static void test_bad_input_completes_once(void **state)
@@ -507,6 +555,7 @@ int main(void)
 		cmocka_unit_test(test_max_requests_waiting),
 		cmocka_unit_test(test_max_requests_retries),
 		cmocka_unit_test(test_free_in_flight),
+		cmocka_unit_test(test_submit_during_free_refused),
 	};
 	return cmocka_run_group_tests(tests, te_group_setup, te_group_teardown);
 }
