@@ -81,7 +81,7 @@ typedef enum eng_state {
 
 typedef struct eng_turn {
 	uint64_t id;
-	eng_state state;         /* only mstate() sets it */
+	eng_state state;         /* QUEUED from hf_engine_submit; then only mstate() */
 	const hf_graph *g;
 	hf_session *s;
 	hf_store *st;
