@@ -580,11 +580,11 @@ HF_EXTERN(void) hf_engine_free(hf_engine *e);
  * graph, session and store (may be NULL: not stored) are borrowed and must
  * stay valid until the turn completes; the session must not be used
  * elsewhere until then (its own on_complete may submit its next turn).
- * input and opts (NULL: defaults) are copied; the
- * opts payload is handed to on_event and back in hf_completion. *turn_id
- * (may be NULL) receives the turn's id (> 0, unique in this engine).
- * Errors here: HF_EINVAL (a missing argument, bad options version, the
- * engine is being freed), HF_ENOMEM; problems with the input itself (UTF-8, size) and everything
+ * input and opts (NULL: defaults) are copied; the opts payload is handed
+ * to on_event and back in hf_completion. *turn_id (may be NULL) receives
+ * the turn's id (> 0, unique in this engine). Errors here: HF_EINVAL (a
+ * missing argument, bad options version, the engine is being freed),
+ * HF_ENOMEM; problems with the input itself (UTF-8, size) and everything
  * after are reported through the completion. */
 HF_EXTERN(int) hf_engine_submit(uint64_t *turn_id, hf_engine *e, const hf_graph *graph,
                                 hf_session *session, hf_store *store, const char *input,
