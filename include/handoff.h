@@ -481,6 +481,9 @@ HF_EXTERN(int) hf_run(char **answer, hf_client *c, const hf_graph *graph,
  * be called from any thread, at any time between hf_engine_new and
  * hf_engine_free, including from callbacks. A graph may be shared by any
  * number of turns; a session belongs to its turn until the turn completes.
+ * In on_complete it is the caller's again, and submitting the session's
+ * next turn from there is allowed: that is how a conversation runs several
+ * turns through the engine (examples/engine_multi_turn.c).
  * A store may serve many turns at once (the SQLite store commits each turn
  * in its own transaction on the driving thread).
  *
@@ -566,8 +569,9 @@ HF_EXTERN(int) hf_engine_new(hf_engine **out, const hf_engine_options *opts, hf_
 /* Cancel every turn not completed yet and free the engine. Each of those
  * turns completes (on_complete, HF_ECANCELLED) from inside this call, and
  * socket_fn may be called to remove descriptors, so the application's loop
- * must still be usable. Call it on the driving thread, not from a callback,
- * and not while another thread may still submit. NULL-safe. */
+ * must still be usable. A turn submitted from those callbacks is refused
+ * (HF_EINVAL). Call it on the driving thread, not from a callback, and not
+ * while another thread may still submit. NULL-safe. */
 HF_EXTERN(void) hf_engine_free(hf_engine *e);
 
 /* Queue one user turn of `input` in `session` on `graph` (see hf_run for
@@ -575,10 +579,11 @@ HF_EXTERN(void) hf_engine_free(hf_engine *e);
  * or, with max_requests reached, when a slot frees (in submission order).
  * graph, session and store (may be NULL: not stored) are borrowed and must
  * stay valid until the turn completes; the session must not be used
- * elsewhere until then. input and opts (NULL: defaults) are copied; the
- * opts payload is handed to on_event and back in hf_completion. *turn_id
- * (may be NULL) receives the turn's id (> 0, unique in this engine).
- * Errors here: HF_EINVAL (a missing argument, bad options version),
+ * elsewhere until then (its own on_complete may submit its next turn).
+ * input and opts (NULL: defaults) are copied; the opts payload is handed
+ * to on_event and back in hf_completion. *turn_id (may be NULL) receives
+ * the turn's id (> 0, unique in this engine). Errors here: HF_EINVAL (a
+ * missing argument, bad options version, the engine is being freed),
  * HF_ENOMEM; problems with the input itself (UTF-8, size) and everything
  * after are reported through the completion. */
 HF_EXTERN(int) hf_engine_submit(uint64_t *turn_id, hf_engine *e, const hf_graph *graph,
@@ -599,9 +604,11 @@ HF_EXTERN(void) hf_engine_wakeup(hf_engine *e);
 /* Simple loop: one step. Starts queued turns, waits at most timeout_ms
  * (>= 0) for network activity, a due retry or a wake-up, then moves every
  * ready transfer on and runs the callbacks. Returns the number of turns
- * still in the engine (queued or in flight; 0 = idle), or a negative
- * hf_code: HF_EINVAL (loop mode, negative timeout), HF_ENOMEM, HF_ENET
- * (libcurl failed). Typical use:
+ * still in the engine (queued or in flight; 0 = idle), counted after the
+ * callbacks ran, so turns submitted from them (a conversation's next turn
+ * from on_complete) are included; or a negative hf_code: HF_EINVAL (loop
+ * mode, negative timeout), HF_ENOMEM, HF_ENET (libcurl failed). Typical
+ * use, which ends only when no turn is left:
  *     while (hf_engine_perform(e, 1000, &err) > 0) {}
  */
 HF_EXTERN(int) hf_engine_perform(hf_engine *e, int timeout_ms, hf_error *err);
@@ -612,7 +619,8 @@ HF_EXTERN(int) hf_engine_run_until_idle(hf_engine *e, hf_error *err);
 
 /* Loop mode: descriptor fd (given to socket_fn) is ready for `events`
  * (HF_POLL_IN / HF_POLL_OUT / HF_POLL_ERR bits). Returns as
- * hf_engine_perform, without waiting. */
+ * hf_engine_perform (turns submitted from its callbacks included), without
+ * waiting. */
 HF_EXTERN(int) hf_engine_socket_action(hf_engine *e, int fd, int events, hf_error *err);
 
 /* Loop mode: the timer set through timer_fn expired. Returns as

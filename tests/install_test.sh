@@ -39,4 +39,6 @@ out=$("$tmp/examples/minimal" "$src/agents" "Hola, ¿qué tal?")
 grep -q "^Spanish agent: " <<<"$out"
 out=$("$tmp/examples/streaming" "$src/agents" "Hello there" 2>&1)
 grep -q "English agent" <<<"$out"
+out=$("$tmp/examples/engine_multi_turn" -n 4 -t 3 "$src/agents")
+grep -q "^conversations=4 turns=3 ok=12 failed=0 stayed=4$" <<<"$out"
 echo "install test: ok"
