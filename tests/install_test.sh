@@ -46,6 +46,16 @@ fi
 grep -q "handoff needs the pkg-config module libcurl" "$tmp/missing.log" || {
   cat "$tmp/missing.log"; exit 1; }
 
+# The test helper <handoff/mock.h>: libhandoff-mock, built from the installed
+# package with pkg-config and with find_package, runs the default graph
+# against an in-process mock. libhandoff itself does not load libmicrohttpd.
+cc -std=c11 -Wall -Wextra -Werror -o "$tmp/mock-consumer" "$src/tests/mock_consumer/main.c" \
+  $(PKG_CONFIG_PATH="$libdir" pkg-config --cflags --libs handoff-mock)
+LD_LIBRARY_PATH="$(dirname "$libdir")" "$tmp/mock-consumer" "$src/agents" | grep -q "^Spanish agent: "
+cmake -S "$src/tests/mock_consumer" -B "$tmp/mock-cmake" -DCMAKE_PREFIX_PATH="$tmp/prefix" >/dev/null
+cmake --build "$tmp/mock-cmake" >/dev/null
+"$tmp/mock-cmake/mock_consumer" "$src/agents" | grep -q "^Spanish agent: "
+! readelf -d "$(dirname "$libdir")/libhandoff.so" | grep -q microhttpd
 
 # The examples, built from the installed package, run against the installed
 # `handoff mock` (on 127.0.0.1, a free port).
