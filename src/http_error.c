@@ -115,7 +115,8 @@ int hf_net_error(hf_error *err, CURLcode rc, const char *url, const char *errbuf
 	case CURLE_SSL_CERTPROBLEM:
 	case CURLE_SSL_CACERT_BADFILE:
 		hf_err(err, HF_ENET, "TLS with %s failed: %s (for a test server with a self-signed "
-		       "certificate, the insecure option of hf_client_options skips the check)", where, why);
+		       "certificate, the insecure option of hf_client_options skips the check)",
+		       where, why);
 		break;
 	default:
 		if (errbuf && *errbuf)

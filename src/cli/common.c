@@ -33,10 +33,11 @@ const char *cli_hint(const hf_error *err)
 		if (!strncmp(m, "no endpoint:", 12))
 			return "--base-url URL sets the endpoint for one command";
 		if (!strncmp(m, "no API key:", 11))
-			return "--api-key-env NAME or --api-key-file PATH names the key for one command";
+			return "--api-key-env NAME or --api-key-file PATH gives the key to one "
+			       "command";
 		break;
 	case HF_EAUTH:
-		return "--api-key-env NAME or --api-key-file PATH names another key";
+		return "--api-key-env NAME or --api-key-file PATH picks another key";
 	case HF_ENET:
 		if (!strncmp(m, "TLS with ", 9))
 			return "--insecure skips the certificate check (test servers only)";

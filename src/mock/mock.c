@@ -511,7 +511,8 @@ int hf_mock_start(hf_mock **out, const hf_mock_options *opts, hf_error *err)
 	if (!opts)
 		opts = &defaults;
 	if (opts->version > HF_MOCK_OPTIONS_VERSION)
-		return hf_err(err, HF_EINVAL, "hf_mock_options version %u is newer than this library's %u",
+		return hf_err(err, HF_EINVAL,
+		              "hf_mock_options version %u is newer than this library's %u",
 		              opts->version, (unsigned)HF_MOCK_OPTIONS_VERSION);
 	host = opts->host && *opts->host ? opts->host : "127.0.0.1";
 	if (!strcmp(host, "localhost"))
