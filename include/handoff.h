@@ -439,7 +439,7 @@ typedef struct hf_run_options {
 	int max_turns;         /* 0: the graph's max_turns */
 	int tool_not_found;    /* an hf_tool_not_found */
 	size_t max_input_bytes;   /* 0: default 64 KiB */
-	size_t max_history_messages; /* 0: no limit; see README "history" */
+	size_t max_history_messages; /* 0: no limit; see docs/hardening.md "History truncation" */
 	const volatile int *cancel;  /* when set and *cancel becomes non-zero the turn
 	                                stops with HF_ECANCELLED; may be set from a
 	                                signal handler or another thread */

@@ -39,9 +39,13 @@ int hf_cmd_sessions(int argc, char **argv);
 
 /* ---- common.c ---- */
 
-/* "handoff: error: <msg>" on stderr (red when colour is on); returns the
- * exit status for err->code. */
+/* "handoff: error: <msg>" on stderr (red when colour is on), then
+ * "handoff: hint: <flags>" when cli_hint has one; returns the exit status
+ * for err->code. */
 int cli_fail(const hf_error *err);
+/* The command-line flags that fix err (static text), or NULL: library
+ * messages name hf_client_options fields, the command names its flags. */
+const char *cli_hint(const hf_error *err);
 /* Usage error: prints "handoff CMD: <msg>" and a hint to --help; returns 2. */
 int cli_usage_error(const char *cmd, const char *fmt, ...);
 /* printf to stderr, for notices. */

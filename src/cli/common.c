@@ -23,11 +23,41 @@ bool cli_color(FILE *f)
 	return isatty(fileno(f)) != 0;
 }
 
+/* The library names hf_client_options fields and environment variables; the
+ * command adds the flags that set them. */
+const char *cli_hint(const hf_error *err)
+{
+	const char *m = err->message;
+	switch (err->code) {
+	case HF_ECONFIG:
+		if (!strncmp(m, "no endpoint:", 12))
+			return "--base-url URL sets the endpoint for one command";
+		if (!strncmp(m, "no API key:", 11))
+			return "--api-key-env NAME or --api-key-file PATH gives the key to one "
+			       "command";
+		break;
+	case HF_EAUTH:
+		return "--api-key-env NAME or --api-key-file PATH picks another key";
+	case HF_ENET:
+		if (!strncmp(m, "TLS with ", 9))
+			return "--insecure skips the certificate check (test servers only)";
+		break;
+	case HF_EINVAL:
+		if (!strncmp(m, "the mock listens only on the loopback", 37))
+			return "--host 127.0.0.1 or --host ::1";
+		break;
+	}
+	return NULL;
+}
+
 int cli_fail(const hf_error *err)
 {
 	bool c = cli_color(stderr);
+	const char *hint = cli_hint(err);
 	fprintf(stderr, "%shandoff: error:%s %s\n", c ? "\033[31m" : "", c ? "\033[0m" : "",
 	        err->message[0] ? err->message : hf_code_name(err->code));
+	if (hint)
+		fprintf(stderr, "handoff: hint: %s\n", hint);
 	return hf_exit_status(err->code);
 }
 
