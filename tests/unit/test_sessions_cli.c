@@ -32,7 +32,7 @@ static void fill(const char *db, const char *id, const char *turn_json, const ch
 	assert_non_null(turn);
 	assert_int_equal(hf_store_open_sqlite(&st, db, &err), HF_OK);
 	assert_int_equal(hf_session_new(&s, id, &err), HF_OK);
-	if (hf_session_commit(s, st, turn, agent, &u, &err))
+	if (ts_session_commit(s, st, turn, agent, &u, &err))
 		fail_msg("commit: %s", err.message);
 	hf_session_free(s);
 	hf_store_free(st);
