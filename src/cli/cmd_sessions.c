@@ -435,7 +435,8 @@ static int run_action(const action *act, args *a)
 		if (a->json)
 			printf("[]\n");
 		else
-			cli_note("no sessions in %s (it does not exist yet)\n", a->path);
+			cli_note("no sessions in %s (%s)\n", a->path,
+			         found ? "it is empty" : "it does not exist yet");
 		return HF_EXIT_OK;
 	}
 	if ((act->writes ? hf_store_open_sqlite : hf_store_open_sqlite_readonly)(&st, a->path, &err))
