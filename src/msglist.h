@@ -76,8 +76,9 @@ static inline hf_role hf_msglist_role(const hf_msglist *l, size_t i)
 	return l->v[i].role;
 }
 
-/* The parsed form of message i, parsed on first use and kept until the
- * list changes; NULL when out of range or out of memory. */
+/* The parsed form of message i, parsed on first use and kept with the
+ * message (dropped when it moves); NULL when out of range or out of
+ * memory. Not thread-safe: the list's owner uses it from one thread. */
 const cJSON *hf_msglist_tree(const hf_msglist *l, size_t i);
 
 #endif
