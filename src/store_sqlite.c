@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -513,20 +514,21 @@ static int set_wal(sqlite_store *d, hf_error *err)
  * WAL needs its -wal and -shm files). */
 static bool writable(const char *path)
 {
-	char *dir;
+	char dir[PATH_MAX];
 	const char *slash = strrchr(path, '/');
-	bool ok;
+	size_t n;
 	if (!strcmp(path, ":memory:"))
 		return true;
 	if (access(path, W_OK) != 0)
 		return false;
 	if (!slash)
 		return access(".", W_OK | X_OK) == 0;
-	if (!(dir = hf_strndup(path, slash == path ? 1 : (size_t)(slash - path))))
-		return true; /* out of memory: let SQLite find out */
-	ok = access(dir, W_OK | X_OK) == 0;
-	free(dir);
-	return ok;
+	n = slash == path ? 1 : (size_t)(slash - path);
+	if (n >= sizeof(dir))
+		return true; /* too long to check here: SQLite will say */
+	memcpy(dir, path, n);
+	dir[n] = '\0';
+	return access(dir, W_OK | X_OK) == 0;
 }
 
 static int prepare_all(sqlite_store *d, hf_error *err)
