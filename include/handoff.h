@@ -104,9 +104,11 @@ HF_EXTERN(const hf_error *) hf_error_last(void);
 /* Static, lower-case name of a code ("config", "auth", ...). */
 HF_EXTERN(const char *) hf_code_name(int code);
 
-/* The documented exit status of the `handoff` command for a code:
- * 0 ok, 1 other, 2 usage, 3 config, 4 auth, 5 network/HTTP, 6 routing
- * (max turns, loop, unknown tool), 130 interrupted. */
+/* Deprecated, to be removed in 0.2: the `handoff` command's exit statuses
+ * are the command's own (README "Exit statuses"). This returns the 0.1
+ * table: 0 ok, 1 other (HF_ECONFLICT included), 2 usage, 3 config, 4 auth,
+ * 5 network/HTTP, 6 routing (max turns, loop, unknown tool), 130
+ * interrupted. */
 HF_EXTERN(int) hf_exit_status(int code);
 
 /* Release memory the library handed to the caller as an owned string. */
@@ -387,15 +389,62 @@ HF_EXTERN(size_t) hf_session_message_count(const hf_session *s);
  * valid until the session changes. NULL when out of range. */
 HF_EXTERN(const char *) hf_session_message_json(const hf_session *s, size_t i);
 
+/* The parts of one stored message, without parsing its JSON yourself.
+ * Strings are borrowed from the session and valid until it changes. */
+typedef struct hf_message {
+	const char *role;         /* "user", "assistant" or "tool" */
+	const char *content;      /* NULL for an assistant message that only calls tools */
+	const char *tool_call_id; /* tool messages: the call answered; else NULL */
+	size_t tool_calls;        /* assistant messages: how many tool calls */
+} hf_message;
+
+/* Fill *out with message i of s. HF_EINVAL when i is out of range,
+ * HF_ENOMEM. */
+HF_EXTERN(int) hf_session_message(hf_message *out, const hf_session *s, size_t i,
+                                  hf_error *err);
+/* Tool call j of assistant message i: its id, function name and
+ * arguments (a JSON text), each borrowed like hf_message's strings (any
+ * of the out-pointers may be NULL). HF_EINVAL when i or j is out of range. */
+HF_EXTERN(int) hf_session_message_tool_call(const char **id, const char **name,
+                                            const char **arguments, const hf_session *s,
+                                            size_t i, size_t j, hf_error *err);
+
 /* Open (creating if needed) the SQLite store at `path` (NULL: the default,
- * $HANDOFF_DB, else $XDG_STATE_HOME/handoff/sessions.db, else
- * ~/.local/state/handoff/sessions.db). WAL mode, busy timeout; safe to share
- * between processes. HF_ESTORE on failure, naming the path. */
+ * see hf_store_default_path). WAL mode, busy timeout; safe to share between
+ * processes. The store must be writable: a read-only file or directory is
+ * refused here, before any turn pays for a model call. A database that
+ * holds other tables than handoff's is refused without being changed.
+ * HF_ESTORE on failure, naming the path. */
 HF_EXTERN(int) hf_store_open_sqlite(hf_store **out, const char *path, hf_error *err);
+/* Open an existing SQLite store for reading only (listing, loading): the
+ * file is never written, its journal mode never changed and no schema
+ * created. Writing calls on it fail with HF_ESTORE. HF_ENOTFOUND when
+ * the file does not exist; HF_ESTORE when it is not a handoff session
+ * database (an empty file included). */
+HF_EXTERN(int) hf_store_open_sqlite_readonly(hf_store **out, const char *path, hf_error *err);
+/* The default SQLite store path, owned (hf_free): $HANDOFF_DB, else
+ * $XDG_STATE_HOME/handoff/sessions.db, else
+ * $HOME/.local/state/handoff/sessions.db. HF_ESTORE when none is set. */
+HF_EXTERN(int) hf_store_default_path(char **path_out, hf_error *err);
 HF_EXTERN(void) hf_store_free(hf_store *st);
 
 /* Load session `id`. HF_ENOTFOUND when the store has no such session. */
 HF_EXTERN(int) hf_store_load(hf_session **out, hf_store *st, const char *id, hf_error *err);
+/* Load or start: the stored session `id` when the store has it, else a new
+ * empty session with that id (stored by its first turn). This is the call
+ * for a conversation that may have been stored by an earlier run; a
+ * session made with hf_session_new for an id the store already holds
+ * fails its first turn with HF_ECONFLICT. Errors: HF_EINVAL (id),
+ * HF_ESTORE, HF_EPROTOCOL (damaged stored data), HF_ENOMEM. */
+HF_EXTERN(int) hf_store_open_session(hf_session **out, hf_store *st, const char *id,
+                                     hf_error *err);
+/* Record `agent` as the holder of session `id` without a turn (as the
+ * chat's /agent does), so the next run starts there under sticky routing;
+ * a session not stored yet is created empty. Pair it with
+ * hf_session_set_agent on the session in memory. HF_EINVAL (id, empty
+ * agent), HF_ESTORE. */
+HF_EXTERN(int) hf_store_set_agent(hf_store *st, const char *id, const char *agent,
+                                  hf_error *err);
 /* Delete session `id`. HF_ENOTFOUND when absent. */
 HF_EXTERN(int) hf_store_delete(hf_store *st, const char *id, hf_error *err);
 /* The id of the most recently used session, owned (hf_free).

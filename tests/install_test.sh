@@ -76,4 +76,15 @@ out=$("$tmp/examples/streaming" "$src/agents" "Hello there" 2>&1)
 grep -q "English agent" <<<"$out"
 out=$("$tmp/examples/engine_multi_turn" -n 4 -t 3 "$src/agents")
 grep -q "^conversations=4 turns=3 ok=12 failed=0 stayed=4$" <<<"$out"
+
+# A program run twice on the same database and session id continues the
+# conversation the second time (hf_store_open_session: load or start).
+cc -std=c11 -Wall -Wextra -Werror -o "$tmp/resume" "$src/tests/consumer/resume.c" \
+  $(PKG_CONFIG_PATH="$libdir" pkg-config --cflags --libs handoff)
+out=$("$tmp/resume" "$src/agents" "$tmp/resume.db" user-42 "Hola")
+grep -q "^before 0$" <<<"$out"
+[ "$(grep -c "^first" <<<"$out")" = 0 ]
+out=$("$tmp/resume" "$src/agents" "$tmp/resume.db" user-42 "Hello again")
+grep -q "^before [1-9]" <<<"$out"
+grep -q "^first user: Hola$" <<<"$out"
 echo "install test: ok"

@@ -4,7 +4,8 @@
  *
  * Exit statuses (documented in the README and in `handoff --help`):
  *   0 ok, 1 other error, 2 usage, 3 config/YAML, 4 auth, 5 network/HTTP,
- *   6 routing (max turns, handoff loop, unknown tool), 130 interrupted.
+ *   6 routing (max turns, handoff loop, unknown tool), 7 session conflict
+ *   (another writer changed the conversation), 130 interrupted.
  * stdout carries answers and requested data only; everything else goes to
  * stderr.
  */
@@ -23,7 +24,11 @@
 #define HF_EXIT_AUTH 4
 #define HF_EXIT_NET 5
 #define HF_EXIT_ROUTING 6
+#define HF_EXIT_CONFLICT 7
 #define HF_EXIT_INTERRUPTED 130
+
+/* The exit status for an hf_code (the table above). */
+int cli_exit_status(int code);
 
 /* Subcommands: argv[0] is the subcommand name. Return an exit status. */
 int hf_cmd_validate(int argc, char **argv);
@@ -48,6 +53,8 @@ int cli_fail(const hf_error *err);
 const char *cli_hint(const hf_error *err);
 /* Usage error: prints "handoff CMD: <msg>" and a hint to --help; returns 2. */
 int cli_usage_error(const char *cmd, const char *fmt, ...);
+/* Fill err as "out of memory WHAT" (HF_ENOMEM); returns err. */
+hf_error *cli_oom_error(hf_error *err, const char *what);
 /* printf to stderr, for notices. */
 void cli_note(const char *fmt, ...);
 
@@ -56,6 +63,9 @@ void cli_note(const char *fmt, ...);
 char *cli_read_stdin(size_t max, size_t *len, bool *too_big);
 /* Parse a whole decimal number in [lo, hi]; false when s is not one. */
 bool cli_parse_long(const char *s, long lo, long hi, long *out);
+
+/* Columns a terminal uses to show UTF-8 text s (wide = 2, combining = 0). */
+size_t cli_text_width(const char *s);
 
 /* Whether colour is on for stream f: a TTY and NO_COLOR unset. */
 bool cli_color(FILE *f);
@@ -116,14 +126,16 @@ typedef struct cli_render {
 	bool color;       /* colour on stderr */
 	bool mid_line;    /* text deltas printed, no newline yet */
 	bool streamed;    /* this turn's answer was printed as deltas */
+	char *pending;    /* a whole answer, printed at DONE (not NUL-terminated) */
+	size_t pending_len;
 } cli_render;
 
 /* hf_event_fn that renders: answers on stdout, agent changes and notices
  * on stderr, or every event as one JSON line on stdout (see README). */
 int cli_render_event(const hf_event *ev, void *payload);
-/* Print one {"type":"error",...} line (JSON mode) or the error on stderr;
- * returns the exit status. */
-int cli_render_error(const cli_render *r, const hf_error *err);
+/* Print one {"type":"error",...} line (JSON mode) or the error on stderr,
+ * dropping an answer not printed yet; returns the exit status. */
+int cli_render_error(cli_render *r, const hf_error *err);
 
 /* Where a conversation comes from. */
 typedef struct cli_session_opts {

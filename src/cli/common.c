@@ -10,10 +10,48 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <utf8proc.h>
 
 #ifndef HF_DATADIR
 #define HF_DATADIR "/usr/local/share/handoff"
 #endif
+
+int cli_exit_status(int code)
+{
+	switch (code) {
+	case HF_OK: return HF_EXIT_OK;
+	case HF_EINVAL: return HF_EXIT_USAGE;
+	case HF_ECONFIG: return HF_EXIT_CONFIG;
+	case HF_EAUTH: return HF_EXIT_AUTH;
+	case HF_ENET:
+	case HF_EHTTP:
+	case HF_EPROTOCOL: return HF_EXIT_NET;
+	case HF_EMAXTURNS:
+	case HF_ELOOP:
+	case HF_ETOOL: return HF_EXIT_ROUTING;
+	case HF_ECONFLICT: return HF_EXIT_CONFLICT;
+	case HF_ECANCELLED: return HF_EXIT_INTERRUPTED;
+	default: return HF_EXIT_ERROR;
+	}
+}
+
+size_t cli_text_width(const char *s)
+{
+	const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
+	size_t width = 0;
+	while (*p) {
+		utf8proc_int32_t cp;
+		utf8proc_ssize_t n = utf8proc_iterate(p, -1, &cp);
+		if (n <= 0) { /* a stray byte: the terminal shows one replacement */
+			width++;
+			p++;
+			continue;
+		}
+		width += (size_t)utf8proc_charwidth(cp);
+		p += n;
+	}
+	return width;
+}
 
 bool cli_color(FILE *f)
 {
@@ -58,7 +96,15 @@ int cli_fail(const hf_error *err)
 	        err->message[0] ? err->message : hf_code_name(err->code));
 	if (hint)
 		fprintf(stderr, "handoff: hint: %s\n", hint);
-	return hf_exit_status(err->code);
+	return cli_exit_status(err->code);
+}
+
+hf_error *cli_oom_error(hf_error *err, const char *what)
+{
+	err->code = HF_ENOMEM;
+	err->http_status = 0;
+	snprintf(err->message, sizeof(err->message), "out of memory %s", what);
+	return err;
 }
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)
