@@ -142,7 +142,9 @@ int cli_open_session(hf_session **s, hf_store **st, const cli_session_opts *o, b
 /* `handoff mock ARGS`: run the handoff-mock program in place of this one. */
 int cli_exec_mock(int argc, char **argv);
 /* --mock: start handoff-mock on a free port and point e at it; it runs
- * until cli_mock_stop. Returns 0 or an exit status. */
+ * until cli_mock_stop, and dies with this process however it ends
+ * (PR_SET_PDEATHSIG). Its environment holds no API key (only locale, time
+ * zone, paths and sanitizer options pass). Returns 0 or an exit status. */
 int cli_mock_start(cli_endpoint *e);
 void cli_mock_stop(void);
 
