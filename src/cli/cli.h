@@ -50,6 +50,10 @@ void cli_note(const char *fmt, ...);
 /* All of standard input (NUL-terminated, *len bytes; free()). NULL when
  * out of memory, or with *too_big set when it is over max bytes. */
 char *cli_read_stdin(size_t max, size_t *len, bool *too_big);
+/* When s[0..len) holds a NUL byte, say so ("handoff CMD: WHAT contains a
+ * NUL byte (byte N)...") and return the usage status; else 0. Text with a
+ * NUL is refused, never cut at it. */
+int cli_refuse_nul(const char *cmd, const char *what, const char *s, size_t len);
 /* Parse a whole decimal number in [lo, hi]; false when s is not one. */
 bool cli_parse_long(const char *s, long lo, long hi, long *out);
 
