@@ -113,6 +113,11 @@ static void read_keys(graph_build *b, const char *file, const gy_node *map, cons
 	}
 }
 
+/* An agent name longer than this can never be valid (its handoff tool name
+ * would be over 64 characters); refusing it by length keeps an alias of a
+ * long scalar, repeated a million times, cheap. */
+#define NAME_MAX_BYTES 1024
+
 /* ---- scalar types ---- */
 
 static bool is_text(const gy_node *v)
@@ -289,7 +294,12 @@ static bool read_handoffs(graph_build *b, const char *file, const gy_node *v)
 	for (i = 0; i < v->nkids; i++) {
 		if (i && v->kids[i] == v->kids[i - 1])
 			continue; /* an alias repeated: checked */
-		if (!is_text(v->kids[i]) || !v->kids[i]->len) {
+		if (v->kids[i]->len > NAME_MAX_BYTES) { /* no agent has it; not worth reading */
+			gb_report(b, HF_SEV_ERROR, file, v->kids[i],
+			          "a handoff names an agent of %zu bytes; names are at most %d",
+			          v->kids[i]->len, NAME_MAX_BYTES);
+			ok = false;
+		} else if (!is_text(v->kids[i]) || !v->kids[i]->len) {
 			gb_report(b, HF_SEV_ERROR, file, v->kids[i], "each handoff must be an agent name");
 			ok = false;
 		} else if (!plain_name(b, file, v->kids[i], "a handoff")) {
@@ -331,6 +341,9 @@ static void read_agent(graph_build *b, const char *file, const gy_node *map)
 	read_keys(b, file, map, &agent_set, v);
 	if (!v[AK_NAME])
 		gb_report(b, HF_SEV_ERROR, file, map, "missing name: every agent needs 'name:'");
+	else if (v[AK_NAME]->len > NAME_MAX_BYTES) /* the agent is dropped: nothing hashes it */
+		gb_report(b, HF_SEV_ERROR, file, v[AK_NAME], "name is %zu bytes; the limit is %d",
+		          v[AK_NAME]->len, NAME_MAX_BYTES);
 	else if ((a->name = text(b, file, v[AK_NAME], "name")) && !*a->name)
 		gb_report(b, HF_SEV_ERROR, file, v[AK_NAME], "name must not be empty");
 	else if (a->name)
