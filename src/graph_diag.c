@@ -80,15 +80,13 @@ static uint64_t problem_hash(hf_severity sev, const char *file, int line, int co
 }
 
 /* Remember hash h: 1 when it is new, 0 when it was seen (a repeat), -1
- * when the table is full (cannot tell), HF_ENOMEM. */
+ * when it is new but the table is full, HF_ENOMEM. */
 static int remember(hf_diag *d, uint64_t h)
 {
 	size_t i;
-	if (d->nseen * 2 >= d->capseen) {
+	if (d->nseen * 2 >= d->capseen && d->nseen < DIAG_SEEN_MAX) {
 		size_t cap = d->capseen ? d->capseen * 2 : 64, j;
 		uint64_t *t;
-		if (d->nseen >= DIAG_SEEN_MAX)
-			return -1;
 		if (!(t = hf_calloc(cap, sizeof(*t))))
 			return HF_ENOMEM;
 		for (j = 0; j < d->capseen; j++) {
@@ -105,6 +103,8 @@ static int remember(hf_diag *d, uint64_t h)
 	for (i = h & (d->capseen - 1); d->seen[i]; i = (i + 1) & (d->capseen - 1))
 		if (d->seen[i] == h)
 			return 0;
+	if (d->nseen >= DIAG_SEEN_MAX)
+		return -1; /* full: a new one cannot be remembered */
 	d->seen[i] = h;
 	d->nseen++;
 	return 1;
