@@ -149,6 +149,8 @@ static void mock_child_has_no_key(void **state)
 	env = ts_read(path, &len);
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
+	kill(mock, SIGKILL); /* (ends already when its parent is gone); reap it */
+	waitpid(mock, NULL, 0);
 	assert_non_null(env);
 	for (i = 0; i < len; i++) /* NUL-separated: one string */
 		if (!env[i])
@@ -157,8 +159,6 @@ static void mock_child_has_no_key(void **state)
 		fail_msg("the mock child's environment holds the API key");
 	assert_true(ts_contains(env, "PATH="));
 	free(env);
-	kill(mock, SIGKILL); /* ends already (its parent is gone); reap it */
-	waitpid(mock, NULL, 0);
 	ts_rmtree(dir);
 	free(dir);
 }
