@@ -522,6 +522,24 @@ static int parse_reply(hf_reply *out, const cJSON *root, hf_error *err)
 	return hf_reply_check(out, err);
 }
 
+/* Whether JSON text s[0..len) has the escape \u0000 in a string: cJSON
+ * decodes it to a NUL byte, where every C string would quietly end. */
+static bool has_nul_escape(const char *s, size_t len)
+{
+	bool in_string = false;
+	size_t i;
+	for (i = 0; i < len; i++) {
+		if (s[i] == '"') {
+			in_string = !in_string;
+		} else if (in_string && s[i] == '\\' && i + 1 < len) {
+			if (s[i + 1] == 'u' && len - i >= 6 && !memcmp(s + i + 2, "0000", 4))
+				return true;
+			i++; /* the escaped character */
+		}
+	}
+	return false;
+}
+
 int hf_chat_parse(cJSON **root, const char *s, size_t len, const char *what, hf_error *err)
 {
 	int rc;
@@ -529,6 +547,10 @@ int hf_chat_parse(cJSON **root, const char *s, size_t len, const char *what, hf_
 	if (!*root)
 		return hf_err(err, HF_EPROTOCOL, "%s is not valid JSON (%zu bytes)", what, len);
 	rc = hf_chat_error_envelope(*root, err);
+	if (rc == HF_OK && has_nul_escape(s, len))
+		rc = hf_err(err, HF_EPROTOCOL,
+		            "%s has a NUL character (\\u0000) in a string; refused rather than cut there",
+		            what);
 	if (rc) {
 		cJSON_Delete(*root);
 		*root = NULL;

@@ -4,6 +4,7 @@
  * its checks. The key is never put into a message.
  */
 #include "http.h"
+#include "redact.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -51,6 +52,17 @@ bool hf_header_safe(const char *s)
 	return true;
 }
 
+/* HF_ECONFIG "the base URL 'URL' <why>", the URL without its password. */
+static int bad_url(hf_error *err, const char *url, const char *why)
+{
+	char *shown = hf_redact_url(url);
+	if (!shown)
+		return hf_err(err, HF_ENOMEM, "out of memory");
+	hf_err(err, HF_ECONFIG, "the base URL '%s' %s", shown, why);
+	free(shown);
+	return HF_ECONFIG;
+}
+
 static int resolve_base_url(hf_endpoint *ep, const char *url, hf_error *err)
 {
 	size_t n;
@@ -59,16 +71,17 @@ static int resolve_base_url(hf_endpoint *ep, const char *url, hf_error *err)
 		              "no endpoint: set base_url in hf_client_options, HANDOFF_BASE_URL (or "
 		              "OPENAI_BASE_URL), or base_url in the graph file");
 	if (strncasecmp(url, "http://", 7) && strncasecmp(url, "https://", 8))
-		return hf_err(err, HF_ECONFIG,
-		              "the base URL '%s' must start with http:// or https://", url);
+		return bad_url(err, url, "must start with http:// or https://");
 	if (!hf_header_safe(url) || strchr(url, ' '))
-		return hf_err(err, HF_ECONFIG, "the base URL '%s' contains a space or control character",
-		              url);
+		return bad_url(err, url, "contains a space or control character");
 	n = strlen(url);
 	while (n > 0 && url[n - 1] == '/')
 		n--;
 	ep->base_url = hf_strndup(url, n);
-	return ep->base_url ? HF_OK : hf_err(err, HF_ENOMEM, "out of memory");
+	if (ep->base_url && (ep->shown_base_url = hf_redact_url(ep->base_url)))
+		for (n = strlen(ep->shown_base_url); n > 0 && ep->shown_base_url[n - 1] == '/';)
+			ep->shown_base_url[--n] = '\0';
+	return ep->shown_base_url ? HF_OK : hf_err(err, HF_ENOMEM, "out of memory");
 }
 
 /* Read the first line of a key file that only its owner may read. */
@@ -79,7 +92,8 @@ static int read_key_file(char **out, const char *path, hf_error *err)
 	ssize_t n;
 	size_t len;
 	char *start, *nl;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 
 	if (fd < 0)
 		return hf_err(err, HF_ECONFIG, "cannot read the API key file %s: %s", path,
@@ -98,10 +112,16 @@ static int read_key_file(char **out, const char *path, hf_error *err)
 	if (n < 0)
 		return hf_err(err, HF_ECONFIG, "cannot read the API key file %s: %s", path,
 		              strerror(errno));
-	buf[n] = '\0';
-	nl = strpbrk(buf, "\r\n");
-	if (nl)
-		*nl = '\0';
+	len = (size_t)n; /* the first line: up to \n or \r */
+	if ((nl = memchr(buf, '\n', len)))
+		len = (size_t)(nl - buf);
+	if ((nl = memchr(buf, '\r', len)))
+		len = (size_t)(nl - buf);
+	if (memchr(buf, '\0', len)) { /* not half a key */
+		explicit_bzero(buf, sizeof(buf));
+		return hf_err(err, HF_ECONFIG, "the API key file %s contains a NUL byte", path);
+	}
+	buf[len] = '\0';
 	for (start = buf; *start == ' ' || *start == '\t'; start++)
 		;
 	len = strlen(start);
@@ -256,7 +276,8 @@ int hf_endpoint_resolve(hf_endpoint *out, const hf_client_options *opts, const h
 		hf_endpoint_dispose(out);
 		return rc;
 	}
-	if (!(out->chat_url = hf_asprintf("%s/chat/completions", out->base_url))) {
+	if (!(out->chat_url = hf_asprintf("%s/chat/completions", out->base_url)) ||
+	    !(out->shown_chat_url = hf_asprintf("%s/chat/completions", out->shown_base_url))) {
 		hf_endpoint_dispose(out);
 		return hf_err(err, HF_ENOMEM, "out of memory");
 	}
@@ -296,10 +317,12 @@ void hf_endpoint_dispose(hf_endpoint *ep)
 		explicit_bzero(ep->api_key, strlen(ep->api_key));
 	free(ep->api_key);
 	free(ep->base_url);
+	free(ep->shown_base_url);
 	free(ep->provider);
 	free(ep->compute_provider);
 	free(ep->user_agent);
 	free(ep->chat_url);
+	free(ep->shown_chat_url);
 	hf_headers_free(ep->chat_headers[0]);
 	hf_headers_free(ep->chat_headers[1]);
 	for (i = 0; ep->headers && ep->headers[i]; i++)

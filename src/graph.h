@@ -84,7 +84,10 @@ int hf_graph_index_init(hf_graph *g, hf_error *err);
 const hf_agent *hf_graph_index_put(hf_graph *g, const hf_agent *a, bool by_tool);
 
 /* Diagnostics while loading (graph_diag.c). hf_diag_add copies file and
- * the formatted message; line 0 means the whole file. HF_ENOMEM. */
+ * the formatted message; line 0 means the whole file. HF_ENOMEM. A repeat
+ * (same severity, place and message) is dropped; past 100 problems in a
+ * file or 1000 in all (warnings: half of that), problems are only counted
+ * (see hf_diag_finish). */
 int hf_diag_new(hf_diag **out);
 int hf_diag_add(hf_diag *d, hf_severity sev, const char *file, int line, int col,
                 const char *fmt, ...) HF_PRINTF(6, 7);
@@ -93,6 +96,9 @@ int hf_diag_addv(hf_diag *d, hf_severity sev, const char *file, int line, int co
 /* Order by file, then line and column (stable); the first error then is
  * the one to show in an hf_error. */
 void hf_diag_sort(hf_diag *d);
+/* Sort, then add one last problem under `source` when some were not kept:
+ * "N more problems not shown" (an error when one of them was). HF_ENOMEM. */
+int hf_diag_finish(hf_diag *d, const char *source);
 
 /* The candidate nearest to `word` by edit distance when it is close enough
  * to be a likely typo, else NULL. */

@@ -39,6 +39,7 @@ typedef struct graph_build {
 	const char *graph_map_file; /* the first graph mapping seen */
 	const gy_node *graph_map;
 	const gy_node *entry;       /* the entry agent's name, when valid text */
+	size_t suggest_budget;      /* names "did you mean" may still compare */
 	bool oom;
 } graph_build;
 

@@ -3,7 +3,9 @@
  * errors and warnings with file:line:col, and "did you mean" suggestions.
  */
 #include "graph.h"
+#include "text.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,9 +19,29 @@ typedef struct diag_item {
 	char *formatted; /* "file:line:col: error: message" */
 } diag_item;
 
+/* Problems kept per file, and in all: a hostile file (aliases repeat a
+ * node, and with it its problems, a million times) must not cost more. */
+#define DIAG_FILE_MAX 100
+#define DIAG_MAX 1000
+/* Distinct problems remembered to tell repeats; past this every problem
+ * over the limits counts as one more not shown. */
+#define DIAG_SEEN_MAX 65536
+
+typedef struct diag_file {
+	const char *file; /* borrowed from an item */
+	size_t kept;
+} diag_file;
+
 struct hf_diag {
 	diag_item *items;
 	size_t n, cap, nerrors;
+	diag_file *files;  /* kept items per file */
+	size_t nfiles, capfiles, last_file;
+	uint64_t *seen;    /* hashes of the problems added (0: free slot) */
+	size_t nseen, capseen;
+	size_t hidden;     /* distinct problems over the limits */
+	bool hidden_error; /* one of them is an error */
+	bool summarized;
 };
 
 int hf_diag_new(hf_diag **out)
@@ -39,14 +61,89 @@ int hf_diag_add(hf_diag *d, hf_severity sev, const char *file, int line, int col
 	return rc;
 }
 
-int hf_diag_addv(hf_diag *d, hf_severity sev, const char *file, int line, int col,
-                 const char *fmt, va_list ap)
+/* FNV-1a over the problem's severity, place and message; never 0. */
+static uint64_t problem_hash(hf_severity sev, const char *file, int line, int col,
+                             const char *msg)
+{
+	uint64_t h = 1469598103934665603ULL;
+	int nums[3] = { (int)sev, line, col };
+	const unsigned char *p;
+	size_t i;
+	for (i = 0; i < sizeof(nums); i++)
+		h = (h ^ ((const unsigned char *)nums)[i]) * 1099511628211ULL;
+	for (p = (const unsigned char *)file; *p; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	h = (h ^ 0xFF) * 1099511628211ULL; /* "ab"+"c" differs from "a"+"bc" */
+	for (p = (const unsigned char *)msg; *p; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	return h ? h : 1;
+}
+
+/* Remember hash h: 1 when it is new, 0 when it was seen (a repeat), -1
+ * when it is new but the table is full, HF_ENOMEM. */
+static int remember(hf_diag *d, uint64_t h)
+{
+	size_t i;
+	if (d->nseen * 2 >= d->capseen && d->nseen < DIAG_SEEN_MAX) {
+		size_t cap = d->capseen ? d->capseen * 2 : 64, j;
+		uint64_t *t;
+		if (!(t = hf_calloc(cap, sizeof(*t))))
+			return HF_ENOMEM;
+		for (j = 0; j < d->capseen; j++) {
+			if (!d->seen[j])
+				continue;
+			for (i = d->seen[j] & (cap - 1); t[i]; i = (i + 1) & (cap - 1))
+				;
+			t[i] = d->seen[j];
+		}
+		free(d->seen);
+		d->seen = t;
+		d->capseen = cap;
+	}
+	for (i = h & (d->capseen - 1); d->seen[i]; i = (i + 1) & (d->capseen - 1))
+		if (d->seen[i] == h)
+			return 0;
+	if (d->nseen >= DIAG_SEEN_MAX)
+		return -1; /* full: a new one cannot be remembered */
+	d->seen[i] = h;
+	d->nseen++;
+	return 1;
+}
+
+/* The kept-problem count of `file` (added at 0 when new), or NULL. */
+static diag_file *file_entry(hf_diag *d, const char *file)
+{
+	size_t i;
+	if (d->last_file < d->nfiles && !strcmp(d->files[d->last_file].file, file))
+		return &d->files[d->last_file];
+	for (i = 0; i < d->nfiles; i++)
+		if (!strcmp(d->files[i].file, file))
+			return &d->files[d->last_file = i];
+	if (d->nfiles == d->capfiles) {
+		size_t cap = d->capfiles ? d->capfiles * 2 : 8;
+		diag_file *p = hf_realloc(d->files, cap * sizeof(*p));
+		if (!p)
+			return NULL;
+		d->files = p;
+		d->capfiles = cap;
+	}
+	d->files[d->nfiles].file = NULL; /* set by the caller to the item's copy */
+	d->files[d->nfiles].kept = 0;
+	return &d->files[d->last_file = d->nfiles++];
+}
+
+static void hide(hf_diag *d, hf_severity sev)
+{
+	d->hidden++;
+	if (sev == HF_SEV_ERROR)
+		d->hidden_error = true;
+}
+
+static int append(hf_diag *d, hf_severity sev, const char *file, int line, int col,
+                  const char *msg)
 {
 	diag_item it = { sev, line, col, d->n, NULL, NULL, NULL };
 	const char *what = sev == HF_SEV_ERROR ? "error" : "warning";
-	char msg[HF_ERROR_MESSAGE_MAX];
-
-	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (d->n == d->cap) {
 		size_t cap = d->cap ? d->cap * 2 : 16;
 		diag_item *p = hf_realloc(d->items, cap * sizeof(*p));
@@ -71,6 +168,40 @@ int hf_diag_addv(hf_diag *d, hf_severity sev, const char *file, int line, int co
 	return HF_OK;
 }
 
+int hf_diag_addv(hf_diag *d, hf_severity sev, const char *file, int line, int col,
+                 const char *fmt, va_list ap)
+{
+	char msg[HF_ERROR_MESSAGE_MAX];
+	diag_file *f;
+	int rc;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	hf_text_scrub(msg, sizeof(msg), msg, strlen(msg)); /* names quoted in it act on no terminal */
+	rc = remember(d, problem_hash(sev, file, line, col, msg));
+	if (rc == 0 || rc == HF_ENOMEM)
+		return rc; /* a repeat (same place, same message) is shown once */
+	/* warnings take at most half the room, so that errors always show */
+	if (d->n >= (sev == HF_SEV_ERROR ? DIAG_MAX : DIAG_MAX / 2)) {
+		hide(d, sev);
+		return HF_OK;
+	}
+	if (!(f = file_entry(d, file)))
+		return HF_ENOMEM;
+	if (f->kept >= (sev == HF_SEV_ERROR ? DIAG_FILE_MAX : DIAG_FILE_MAX / 2)) {
+		hide(d, sev);
+		return HF_OK;
+	}
+	if ((rc = append(d, sev, file, line, col, msg))) {
+		if (!f->file) /* the entry just made: drop it */
+			d->nfiles--;
+		return rc;
+	}
+	if (!f->file)
+		f->file = d->items[d->n - 1].file;
+	f->kept++;
+	return HF_OK;
+}
+
 static int diag_cmp(const void *pa, const void *pb)
 {
 	const diag_item *a = pa, *b = pb;
@@ -88,6 +219,23 @@ void hf_diag_sort(hf_diag *d)
 {
 	if (d && d->n > 1)
 		qsort(d->items, d->n, sizeof(*d->items), diag_cmp);
+}
+
+int hf_diag_finish(hf_diag *d, const char *source)
+{
+	char msg[200];
+	int rc;
+	hf_diag_sort(d);
+	if (!d->hidden || d->summarized)
+		return HF_OK;
+	snprintf(msg, sizeof(msg),
+	         "%zu more problem%s not shown (at most %d per file and %d in all are listed, "
+	         "half of them warnings at most)",
+	         d->hidden, d->hidden == 1 ? "" : "s", DIAG_FILE_MAX, DIAG_MAX);
+	if ((rc = append(d, d->hidden_error ? HF_SEV_ERROR : HF_SEV_WARNING, source, 0, 0, msg)))
+		return rc;
+	d->summarized = true;
+	return HF_OK;
 }
 
 size_t hf_diag_count(const hf_diag *d)
@@ -141,6 +289,8 @@ void hf_diag_free(hf_diag *d)
 		free(d->items[i].formatted);
 	}
 	free(d->items);
+	free(d->files);
+	free(d->seen);
 	free(d);
 }
 
@@ -180,6 +330,8 @@ const char *hf_nearest(const char *word, const char *const *candidates, size_t n
 	const char *best = NULL;
 	size_t best_d = (size_t)-1, i;
 	size_t wlen = strlen(word);
+	if (wlen >= 64) /* past edit_distance's reach; and no typo of a name */
+		return NULL;
 	for (i = 0; i < n; i++) {
 		size_t d = edit_distance(word, candidates[i]);
 		size_t clen = strlen(candidates[i]);

@@ -83,7 +83,11 @@ static const char **all_names(graph_build *b)
 static void unknown_agent(graph_build *b, const char *file, const gy_node *at, const char *what,
                           const char **names)
 {
-	const char *near = names ? hf_nearest(at->str, names, b->g->nagents) : NULL;
+	const char *near = NULL;
+	if (names && b->suggest_budget >= b->g->nagents) { /* bounded work for suggestions */
+		b->suggest_budget -= b->g->nagents;
+		near = hf_nearest(at->str, names, b->g->nagents);
+	}
 	if (near)
 		gb_report(b, HF_SEV_ERROR, file, at, "unknown %s '%s'; did you mean '%s'?", what,
 		          at->str, near);
@@ -103,7 +107,7 @@ static void resolve_handoffs(graph_build *b, const char **names)
 	}
 	for (i = 0; i < g->nagents && !b->oom; i++) {
 		hf_agent *a = &g->agents[i];
-		const gy_node *list = b->agents[i].handoffs;
+		const gy_node *list = b->agents[i].handoffs, *bad = NULL;
 		const char *file = b->agents[i].file;
 		if (!list || !list->nkids)
 			continue;
@@ -114,7 +118,12 @@ static void resolve_handoffs(graph_build *b, const char **names)
 		}
 		for (j = 0; j < list->nkids; j++) {
 			const gy_node *item = list->kids[j];
-			const hf_agent *t = hf_graph_agent_by_name(g, item->str);
+			const hf_agent *t;
+			if (item == bad)
+				continue; /* an alias of the name just reported: the same place */
+			t = hf_graph_agent_by_name(g, item->str);
+			if (!t || t == a)
+				bad = item;
 			if (!t)
 				unknown_agent(b, file, item, "handoff target", names);
 			else if (t == a)

@@ -17,6 +17,9 @@
 
 #define FILES_MAX 10000 /* YAML files in one graph directory */
 #define DEFAULT_MAX_TURNS 10
+/* Agent names compared for "did you mean" in one load (each comparison
+ * costs up to 64 x 64 steps); past it, unknown names get no suggestion. */
+#define SUGGEST_BUDGET 200000
 
 void gb_report(graph_build *b, hf_severity sev, const char *file, const gy_node *at,
                const char *fmt, ...)
@@ -37,6 +40,7 @@ static int build_init(graph_build *b, const char *source, hf_error *err)
 		hf_diag_free(b->d);
 		return hf_err(err, HF_ENOMEM, "out of memory loading %s", source);
 	}
+	b->suggest_budget = SUGGEST_BUDGET;
 	b->g->routing = HF_ROUTING_STICKY;
 	b->g->max_turns = DEFAULT_MAX_TURNS;
 	b->g->endpoint.max_retries = -1;
@@ -178,6 +182,7 @@ static void add_dir(graph_build *b, const char *dir)
 	struct dirent *de;
 	char **paths = NULL;
 	size_t n = 0, cap = 0, i, dlen = strlen(dir);
+	bool too_many = false;
 
 	if (!d) {
 		gb_report(b, HF_SEV_ERROR, dir, NULL, "cannot read the directory: %s", strerror(errno));
@@ -185,18 +190,23 @@ static void add_dir(graph_build *b, const char *dir)
 	}
 	while (dlen > 1 && dir[dlen - 1] == '/')
 		dlen--;
-	while (!b->oom && (de = readdir(d))) {
+	while (!b->oom && !too_many && (de = readdir(d))) {
 		char *path;
 		if (!is_yaml_name(de->d_name))
 			continue;
-		if (n == FILES_MAX) {
-			gb_report(b, HF_SEV_ERROR, dir, NULL, "more than %d YAML files", FILES_MAX);
-			break;
-		}
 		path = hf_asprintf("%.*s/%s", (int)dlen, dir, de->d_name);
 		if (path && !is_regular(de, path)) {
 			free(path);
 			continue;
+		}
+		if (path && n == FILES_MAX) { /* load none of them: a part is no graph */
+			gb_report(b, HF_SEV_ERROR, dir, NULL,
+			          "the graph directory holds more than %d YAML files (*.yaml, *.yml); "
+			          "the limit is %d",
+			          FILES_MAX, FILES_MAX);
+			free(path);
+			too_many = true;
+			break;
 		}
 		if (path && n == cap) {
 			char **p = hf_realloc(paths, (cap = cap ? cap * 2 : 16) * sizeof(*p));
@@ -216,7 +226,7 @@ static void add_dir(graph_build *b, const char *dir)
 	if (n)
 		qsort(paths, n, sizeof(*paths), cmp_names);
 	for (i = 0; i < n; i++) {
-		if (!b->oom)
+		if (!b->oom && !too_many)
 			add_file(b, paths[i]);
 		free(paths[i]);
 	}
@@ -231,7 +241,8 @@ static int build_finish(graph_build *b, hf_graph **out, hf_diag **diags, hf_erro
 
 	if (!b->oom)
 		gb_link(b, b->g->source);
-	hf_diag_sort(b->d);
+	if (hf_diag_finish(b->d, b->g->source))
+		b->oom = true;
 	nerr = hf_diag_error_count(b->d);
 	if (b->oom) {
 		rc = hf_err(err, HF_ENOMEM, "out of memory loading %s", b->g->source);

@@ -4,6 +4,7 @@
  * Reads a document's tree into the graph being built (graph_build.h).
  */
 #include "graph_build.h"
+#include "text.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -112,6 +113,11 @@ static void read_keys(graph_build *b, const char *file, const gy_node *map, cons
 	}
 }
 
+/* An agent name longer than this can never be valid (its handoff tool name
+ * would be over 64 characters); refusing it by length keeps an alias of a
+ * long scalar, repeated a million times, cheap. */
+#define NAME_MAX_BYTES 1024
+
 /* ---- scalar types ---- */
 
 static bool is_text(const gy_node *v)
@@ -134,6 +140,21 @@ static char *text(graph_build *b, const char *file, const gy_node *v, const char
 	if (!s)
 		b->oom = true;
 	return s;
+}
+
+/* A name (of an agent, a handoff target, the entry agent) must show as
+ * itself: no control character or bidi override that would act on a
+ * terminal. False after reporting one. */
+static bool plain_name(graph_build *b, const char *file, const gy_node *v, const char *what)
+{
+	int32_t cp = 0;
+	size_t at = hf_text_control_at(v->str, v->len, &cp);
+	if (at == v->len)
+		return true;
+	gb_report(b, HF_SEV_ERROR, file, v,
+	          "%s must not contain control characters (U+%04X at byte %zu)", what,
+	          (unsigned)cp, at);
+	return false;
 }
 
 static bool boolean(const gy_node *v, bool *out)
@@ -271,8 +292,17 @@ static bool read_handoffs(graph_build *b, const char *file, const gy_node *v)
 		return false;
 	}
 	for (i = 0; i < v->nkids; i++) {
-		if (!is_text(v->kids[i]) || !v->kids[i]->len) {
+		if (i && v->kids[i] == v->kids[i - 1])
+			continue; /* an alias repeated: checked */
+		if (v->kids[i]->len > NAME_MAX_BYTES) { /* no agent has it; not worth reading */
+			gb_report(b, HF_SEV_ERROR, file, v->kids[i],
+			          "a handoff names an agent of %zu bytes; names are at most %d",
+			          v->kids[i]->len, NAME_MAX_BYTES);
+			ok = false;
+		} else if (!is_text(v->kids[i]) || !v->kids[i]->len) {
 			gb_report(b, HF_SEV_ERROR, file, v->kids[i], "each handoff must be an agent name");
+			ok = false;
+		} else if (!plain_name(b, file, v->kids[i], "a handoff")) {
 			ok = false;
 		}
 	}
@@ -311,8 +341,13 @@ static void read_agent(graph_build *b, const char *file, const gy_node *map)
 	read_keys(b, file, map, &agent_set, v);
 	if (!v[AK_NAME])
 		gb_report(b, HF_SEV_ERROR, file, map, "missing name: every agent needs 'name:'");
+	else if (v[AK_NAME]->len > NAME_MAX_BYTES) /* the agent is dropped: nothing hashes it */
+		gb_report(b, HF_SEV_ERROR, file, v[AK_NAME], "name is %zu bytes; the limit is %d",
+		          v[AK_NAME]->len, NAME_MAX_BYTES);
 	else if ((a->name = text(b, file, v[AK_NAME], "name")) && !*a->name)
 		gb_report(b, HF_SEV_ERROR, file, v[AK_NAME], "name must not be empty");
+	else if (a->name)
+		plain_name(b, file, v[AK_NAME], "name");
 	if (v[AK_DESCRIPTION])
 		a->description = text(b, file, v[AK_DESCRIPTION], "description");
 	if (v[AK_INSTRUCTIONS])
@@ -407,10 +442,10 @@ static void read_graph(graph_build *b, const char *file, const gy_node *map)
 	}
 	read_keys(b, file, map, &graph_set, v);
 	if (first_setting(b, file, v, GK_ENTRY)) {
-		if (is_text(v[GK_ENTRY]))
-			b->entry = v[GK_ENTRY];
-		else
+		if (!is_text(v[GK_ENTRY]))
 			gb_report(b, HF_SEV_ERROR, file, v[GK_ENTRY], "entry must be an agent name");
+		else if (plain_name(b, file, v[GK_ENTRY], "entry"))
+			b->entry = v[GK_ENTRY];
 	}
 	if (first_setting(b, file, v, GK_ROUTING)) {
 		if (is_text(v[GK_ROUTING]) && !strcmp(v[GK_ROUTING]->str, "router"))

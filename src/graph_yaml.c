@@ -146,6 +146,7 @@ typedef struct builder {
 	anchor anchors[ANCHORS_MAX];
 	size_t nanchors;
 	gy_node *root;
+	size_t done_weight; /* nodes of the earlier documents, aliases expanded */
 	bool stop;       /* a problem was reported: give up on this text */
 	bool oom;
 } builder;
@@ -216,6 +217,12 @@ static void finish(builder *b, gy_node *n)
 {
 	if (n->weight > GY_NODES_MAX) {
 		problem(b, n->line, n->col, "aliases expand this document to over %d nodes",
+		        GY_NODES_MAX);
+		return;
+	}
+	if (b->done_weight + n->weight > GY_NODES_MAX) { /* the budget is the file's */
+		problem(b, n->line, n->col,
+		        "aliases expand this file to over %d nodes (with its earlier documents)",
 		        GY_NODES_MAX);
 		return;
 	}
@@ -322,6 +329,8 @@ static void add_doc(builder *b)
 		b->t->capdocs = cap;
 	}
 	b->t->docs[b->t->ndocs++] = b->root;
+	if (b->root)
+		b->done_weight += b->root->weight;
 	b->root = NULL;
 }
 

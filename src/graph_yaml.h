@@ -10,7 +10,7 @@
 
 #define GY_TEXT_MAX (1024 * 1024) /* bytes in one file */
 #define GY_DEPTH_MAX 32           /* nested mappings and lists */
-#define GY_NODES_MAX 1000000      /* nodes in a document, aliases expanded */
+#define GY_NODES_MAX 1000000      /* nodes in a file, aliases expanded */
 
 typedef enum gy_kind { GY_SCALAR, GY_SEQ, GY_MAP } gy_kind;
 

@@ -22,8 +22,10 @@
 
 struct hf_call {
 	const hf_endpoint *ep;       /* borrowed; outlives the call */
-	const char *url;             /* ep->chat_url, or url_owned */
+	const char *url;             /* shown in messages: ep->shown_chat_url, or url_owned */
 	char *url_owned;
+	const char *fetch_url;       /* requested: ep->chat_url, or fetch_owned */
+	char *fetch_owned;           /* (may hold a user and password) */
 	const char *body;            /* POST body (the caller's), NULL for GET */
 	size_t body_len;
 	bool stream;
@@ -216,6 +218,20 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
 	return 0;
 }
 
+/* True when the header line p[0..len) is one the caller added (ep->headers,
+ * from --header): its value may be a credential (api-key, Cookie, ...). */
+static bool added_header(const hf_endpoint *ep, const char *p, size_t len)
+{
+	const char *colon = memchr(p, ':', len);
+	size_t i;
+	for (i = 0; colon && ep->headers && ep->headers[i]; i++) {
+		const char *h = ep->headers[i], *hc = strchr(h, ':');
+		if (hc && hc - h == colon - p && !strncasecmp(p, h, (size_t)(colon - p)))
+			return true;
+	}
+	return false;
+}
+
 /* Log one line of wire trace with credentials masked and the key scrubbed. */
 static void trace_line(hf_call *c, const char *mark, const char *p, size_t len)
 {
@@ -224,7 +240,7 @@ static void trace_line(hf_call *c, const char *mark, const char *p, size_t len)
 		len--;
 	if (!len)
 		return;
-	if (hf_redact_header(p, len)) {
+	if (hf_redact_header(p, len) || (*mark == '>' && added_header(c->ep, p, len))) {
 		const char *colon = memchr(p, ':', len);
 		snprintf(line, sizeof(line), "%s %.*s: %s", mark, (int)(colon - p), p, HF_REDACTED);
 	} else {
@@ -356,10 +372,12 @@ int hf_call_new(hf_call **out, const hf_endpoint *ep, const hf_call_spec *spec, 
 	c->stop = spec->cancel;
 	c->rng = (unsigned)now_ms() ^ (unsigned)(uintptr_t)c;
 	atomic_init(&c->cancel, 0);
-	if (ep->chat_url && !strcmp(spec->path, "/chat/completions"))
-		c->url = ep->chat_url;
-	else
-		c->url = c->url_owned = hf_asprintf("%s%s", ep->base_url, spec->path);
+	if (ep->chat_url && !strcmp(spec->path, "/chat/completions")) {
+		c->fetch_url = ep->chat_url;
+		c->url = ep->shown_chat_url;
+	} else if ((c->fetch_url = c->fetch_owned = hf_asprintf("%s%s", ep->base_url, spec->path))) {
+		c->url = c->url_owned = hf_asprintf("%s%s", ep->shown_base_url, spec->path);
+	}
 	if (post) {
 		c->body = spec->body ? spec->body : "";
 		c->body_len = strlen(c->body);
@@ -370,7 +388,7 @@ int hf_call_new(hf_call **out, const hf_endpoint *ep, const hf_call_spec *spec, 
 	}
 	/* The endpoint's own chat headers, or this call's. */
 	provider = spec->provider ? spec->provider : ep->provider;
-	shared = post && c->url == ep->chat_url && same_str(provider, ep->provider) &&
+	shared = post && c->fetch_url == ep->chat_url && same_str(provider, ep->provider) &&
 	         ep->chat_headers[c->stream];
 	if (!shared &&
 	    (rc = hf_headers_build(&c->headers_owned, ep, post, c->stream, provider, err))) {
@@ -388,6 +406,7 @@ void hf_call_free(hf_call *c)
 		return;
 	hf_headers_free(c->headers_owned);
 	free(c->url_owned);
+	free(c->fetch_owned);
 	hf_buf_dispose(&c->buf);
 	hf_sse_dispose(&c->sse);
 	hf_stream_free(c->sm);
@@ -472,7 +491,7 @@ int hf_call_setup(hf_call *c, CURL *easy, hf_error *err)
 
 	if (rc)
 		return rc;
-	SET(CURLOPT_URL, c->url);
+	SET(CURLOPT_URL, c->fetch_url);
 	SET(CURLOPT_HTTPHEADER, c->headers);
 	SET(CURLOPT_WRITEDATA, c);
 	SET(CURLOPT_HEADERDATA, c);

@@ -15,6 +15,7 @@
 /* Settings after flags > environment > graph file > defaults. Owned strings. */
 typedef struct hf_endpoint {
 	char *base_url;          /* no trailing slash */
+	char *shown_base_url;    /* base_url without user and password, for messages */
 	char *api_key;           /* NULL when none; never logged */
 	int auth;                /* HF_AUTH_* bits */
 	char *provider;          /* OpenAI-Organization; may be NULL */
@@ -29,6 +30,7 @@ typedef struct hf_endpoint {
 	char **headers;          /* extra "Name: value", NULL-terminated */
 	char *user_agent;        /* "handoff/<version>" */
 	char *chat_url;          /* base_url + "/chat/completions"; may be NULL */
+	char *shown_chat_url;    /* the same for messages; NULL when chat_url is */
 	struct curl_slist *chat_headers[2]; /* a POST to chat_url with `provider`:
 	                          * [0] JSON, [1] streaming; may be NULL */
 } hf_endpoint;

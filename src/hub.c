@@ -95,8 +95,8 @@ static int hub_get(char **json_out, hf_client *c, const char *route, hf_hub_repl
 		rc = hf_call_perform(call, c->easy, err);
 	if (rc == HF_ENOTFOUND && strcmp(route, "/models") && !is_model_hub(c->ep.base_url))
 		rc = hf_err(err, HF_EHTTP, "this endpoint (%s) has no provider catalogue; the Model "
-		            "Hub's base URL ends in /compute", c->ep.base_url);
-	if (!rc && !(where = hf_asprintf("%s%s", c->ep.base_url, path)))
+		            "Hub's base URL ends in /compute", c->ep.shown_base_url);
+	if (!rc && !(where = hf_asprintf("%s%s", c->ep.shown_base_url, path)))
 		rc = hf_err(err, HF_ENOMEM, "out of memory");
 	if (!rc) {
 		body = hf_call_body(call, &len);

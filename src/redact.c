@@ -3,6 +3,7 @@
  */
 #include "redact.h"
 
+#include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -68,7 +69,7 @@ void hf_redact(char *s, size_t cap, const char *secret)
 bool hf_redact_header(const char *line, size_t len)
 {
 	static const char *const names[] = { "authorization:", "proxy-authorization:",
-		                             "x-api-key:" };
+		                             "x-api-key:", "api-key:", "cookie:", "set-cookie:" };
 	size_t i;
 	for (i = 0; i < HF_ARRAY_LEN(names); i++) {
 		size_t n = strlen(names[i]);
@@ -76,4 +77,41 @@ bool hf_redact_header(const char *line, size_t len)
 			return true;
 	}
 	return false;
+}
+
+char *hf_redact_url(const char *url)
+{
+	static const CURLUPart secret[] = { CURLUPART_USER, CURLUPART_PASSWORD,
+		                            CURLUPART_OPTIONS };
+	CURLU *u = curl_url();
+	char *part = NULL, *shown = NULL, *out;
+	bool has = false;
+	size_t i;
+	if (!u)
+		return NULL;
+	if (curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK) {
+		curl_url_cleanup(u);
+		return hf_strdup(strchr(url, '@') ? "(a URL that cannot be parsed; it has an '@')"
+		                                  : url);
+	}
+	for (i = 0; i < HF_ARRAY_LEN(secret); i++) {
+		if (curl_url_get(u, secret[i], &part, 0) == CURLUE_OK) {
+			has = true;
+			curl_url_set(u, secret[i], NULL, 0);
+		}
+		curl_free(part);
+		part = NULL;
+	}
+	if (!has) { /* shown exactly as given */
+		curl_url_cleanup(u);
+		return hf_strdup(url);
+	}
+	if (curl_url_get(u, CURLUPART_URL, &shown, 0) != CURLUE_OK) {
+		curl_url_cleanup(u);
+		return NULL;
+	}
+	out = hf_strdup(shown);
+	curl_free(shown);
+	curl_url_cleanup(u);
+	return out;
 }

@@ -17,8 +17,15 @@
 void hf_redact(char *s, size_t cap, const char *secret);
 
 /* True when the header line line[0..len) carries a credential
- * (Authorization, Proxy-Authorization, x-api-key), whose value a trace must
- * replace with HF_REDACTED. */
+ * (Authorization, Proxy-Authorization, x-api-key, api-key, Cookie,
+ * Set-Cookie), whose value a trace must replace with HF_REDACTED. (Traces
+ * also mask every header the caller added.) */
 bool hf_redact_header(const char *line, size_t len);
+
+/* url as it may be shown (messages, logs): without its userinfo (user,
+ * password, login options), parsed by libcurl. Owned copy; NULL only when
+ * out of memory. A URL that libcurl cannot parse is shown as it is unless
+ * it holds an '@' (it might hold a password); then not at all. */
+char *hf_redact_url(const char *url);
 
 #endif

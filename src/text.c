@@ -6,6 +6,7 @@
  */
 #include "text.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
@@ -160,4 +161,95 @@ size_t hf_text_width(const char *s)
 		p += n;
 	}
 	return width;
+}
+
+bool hf_text_is_control(int32_t cp)
+{
+	return utf8proc_category(cp) == UTF8PROC_CATEGORY_CC || (cp >= 0x202A && cp <= 0x202E) ||
+	       (cp >= 0x2066 && cp <= 0x2069);
+}
+
+/* The character at s[i] (len - i bytes left) in *cp; its length, or -1 for
+ * a byte that is not UTF-8. */
+static utf8proc_ssize_t char_at(const char *s, size_t len, size_t i, utf8proc_int32_t *cp)
+{
+	const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s + i;
+	if (*p < 0x80) {
+		*cp = *p;
+		return 1;
+	}
+	return utf8proc_iterate(p, (utf8proc_ssize_t)(len - i), cp);
+}
+
+size_t hf_text_control_at(const char *s, size_t len, int32_t *cp)
+{
+	size_t i = 0;
+	while (i < len) {
+		utf8proc_int32_t c;
+		utf8proc_ssize_t n;
+		if ((unsigned char)s[i] >= 0x20 && (unsigned char)s[i] < 0x7f) { /* ASCII text */
+			i++;
+			continue;
+		}
+		n = char_at(s, len, i, &c);
+		if (n > 0 && hf_text_is_control(c)) {
+			if (cp)
+				*cp = c;
+			return i;
+		}
+		i += n > 0 ? (size_t)n : 1;
+	}
+	return len;
+}
+
+size_t hf_text_scrub(char *dst, size_t cap, const char *src, size_t len)
+{
+	size_t n, i = 0;
+	if (!cap)
+		return 0;
+	n = hf_utf8_cut(src, len, cap - 1);
+	while (i < n) {
+		utf8proc_int32_t c;
+		utf8proc_ssize_t k;
+		if ((unsigned char)src[i] >= 0x20 && (unsigned char)src[i] < 0x7f) { /* ASCII text */
+			dst[i] = src[i];
+			i++;
+			continue;
+		}
+		k = char_at(src, n, i, &c);
+		if (k > 0 && hf_text_is_control(c)) {
+			memset(dst + i, ' ', (size_t)k); /* as many bytes: the cut stays valid */
+			i += (size_t)k;
+		} else {
+			dst[i] = src[i];
+			i++;
+		}
+	}
+	dst[n] = '\0';
+	return n;
+}
+
+char *hf_text_escape(const char *s, const char *keep)
+{
+	size_t len = strlen(s), i = 0, o = 0;
+	char *out = hf_malloc(len * 6 + 1); /* at most \uHHHH (6) for a 2-byte or longer one */
+	if (!out)
+		return NULL;
+	while (i < len) {
+		utf8proc_int32_t c;
+		utf8proc_ssize_t k = char_at(s, len, i, &c);
+		if (k <= 0) {
+			o += (size_t)sprintf(out + o, "\\x%02X", (unsigned char)s[i]);
+			i++;
+		} else if (hf_text_is_control(c) && !(c < 0x80 && c && strchr(keep, (int)c))) {
+			o += (size_t)sprintf(out + o, c < 0x100 ? "\\x%02X" : "\\u%04X", (unsigned)c);
+			i += (size_t)k;
+		} else {
+			memcpy(out + o, s + i, (size_t)k);
+			o += (size_t)k;
+			i += (size_t)k;
+		}
+	}
+	out[o] = '\0';
+	return out;
 }

@@ -7,6 +7,8 @@
 
 #include "internal.h"
 
+#include <stdint.h>
+
 /* True when s[0..len) is valid UTF-8 (no NUL bytes inside). When not, and
  * bad_offset is not NULL, it receives the offset of the first bad byte. */
 bool hf_utf8_valid(const char *s, size_t len, size_t *bad_offset);
@@ -24,6 +26,26 @@ size_t hf_utf8_incomplete_tail(const char *s, size_t len);
  * HF_ELIMIT gives the size and the limit. */
 int hf_text_normalize_input(char **out, const char *s, size_t len, size_t max,
                             hf_error *err);
+
+/* True for a character a terminal may act on instead of showing it: the
+ * controls (Unicode category Cc: C0, DEL, C1) and the bidi embeddings,
+ * overrides and isolates (U+202A..U+202E, U+2066..U+2069). */
+bool hf_text_is_control(int32_t cp);
+
+/* The offset of the first such character in s[0..len) (*cp gets it), or
+ * len when there is none. Bytes that are not UTF-8 are skipped. */
+size_t hf_text_control_at(const char *s, size_t len, int32_t *cp);
+
+/* Untrusted text for a terminal, in dst (cap bytes, NUL-terminated, cut on
+ * a character boundary): every control character becomes a space. Returns
+ * the bytes written. */
+size_t hf_text_scrub(char *dst, size_t cap, const char *src, size_t len);
+
+/* Untrusted text shown whole: an owned copy of s in which each control
+ * character, other than the ones in `keep` (such as "\n\t"), and each byte
+ * that is not UTF-8 is written as an escape (\x1B, \u202E). NULL when out
+ * of memory. */
+char *hf_text_escape(const char *s, const char *keep);
 
 /* Columns a terminal uses to show s (wide CJK = 2, combining = 0). */
 size_t hf_text_width(const char *s);

@@ -61,6 +61,10 @@ void cli_note(const char *fmt, ...);
 /* All of standard input (NUL-terminated, *len bytes; free()). NULL when
  * out of memory, or with *too_big set when it is over max bytes. */
 char *cli_read_stdin(size_t max, size_t *len, bool *too_big);
+/* When s[0..len) holds a NUL byte, say so ("handoff CMD: WHAT contains a
+ * NUL byte (byte N)...") and return the usage status; else 0. Text with a
+ * NUL is refused, never cut at it. */
+int cli_refuse_nul(const char *cmd, const char *what, const char *s, size_t len);
 /* Parse a whole decimal number in [lo, hi]; false when s is not one. */
 bool cli_parse_long(const char *s, long lo, long hi, long *out);
 
@@ -158,7 +162,9 @@ int cli_open_session(hf_session **s, hf_store **st, const cli_session_opts *o, b
 /* `handoff mock ARGS`: run the handoff-mock program in place of this one. */
 int cli_exec_mock(int argc, char **argv);
 /* --mock: start handoff-mock on a free port and point e at it; it runs
- * until cli_mock_stop. Returns 0 or an exit status. */
+ * until cli_mock_stop, and dies with this process however it ends
+ * (PR_SET_PDEATHSIG). Its environment holds no API key (only locale, time
+ * zone, paths and sanitizer options pass). Returns 0 or an exit status. */
 int cli_mock_start(cli_endpoint *e);
 void cli_mock_stop(void);
 

@@ -61,6 +61,10 @@ static char *read_input(int argc, char **argv, int *status)
 			                          STDIN_MAX >> 20);
 		return NULL;
 	}
+	if ((*status = cli_refuse_nul("ask", "the question on standard input", s, len))) {
+		free(s);
+		return NULL;
+	}
 	if (len && s[len - 1] == '\n')
 		s[--len] = '\0';
 	if (len && s[len - 1] == '\r')

@@ -81,6 +81,8 @@ static char *read_line(const chat *c, const char *prompt)
 		}
 		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 			line[--n] = '\0';
+		if (cli_refuse_nul("chat", "the line", line, (size_t)n))
+			line[0] = '\0'; /* refused (and said so): no turn */
 		return line;
 	}
 }

@@ -28,19 +28,12 @@ static const char *const hub_usage[] = {
 	              "fields a request needs), for provider P when several serve it.\n",
 };
 
-/* Text safe for a terminal: control characters (C0, DEL, C1) become spaces. */
+/* Text safe for a terminal: control characters (C0, DEL, C1, bidi
+ * overrides) become spaces (hf_text_scrub, in place). */
 static void clean(char *s)
 {
-	unsigned char *p = (unsigned char *)s, *o = p;
-	for (; *p; p++) {
-		if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
-			*o++ = ' ';
-			p++;
-		} else {
-			*o++ = *p < 0x20 || *p == 0x7f ? ' ' : *p;
-		}
-	}
-	*o = '\0';
+	size_t n = strlen(s);
+	hf_text_scrub(s, n + 1, s, n);
 }
 
 static bool is_scalar(const cJSON *v)

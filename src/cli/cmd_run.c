@@ -43,10 +43,14 @@ static bool is_path(const char *s)
 
 /* Standard input as a string without its final line ends. More than
  * MAX_STDIN bytes is refused here; hf_run applies the message limit. */
-static char *read_stdin(bool *too_big)
+static char *read_stdin(bool *too_big, int *status)
 {
 	size_t n;
 	char *buf = cli_read_stdin(MAX_STDIN, &n, too_big);
+	if (buf && (*status = cli_refuse_nul("run", "the text on standard input", buf, n))) {
+		free(buf);
+		return NULL;
+	}
 	while (buf && n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
 		buf[--n] = '\0';
 	return buf;
@@ -150,8 +154,8 @@ int hf_cmd_run(int argc, char **argv)
 		graph_path = cli_default_graph();
 	if (!text) {
 		bool too_big;
-		if (!(stdin_text = read_stdin(&too_big)))
-			return too_big ? cli_usage_error("run", "the text on standard input is over %d MiB; "
+		if (!(stdin_text = read_stdin(&too_big, &status)))
+			return status ? status : too_big ? cli_usage_error("run", "the text on standard input is over %d MiB; "
 			                                 "one message may hold at most 64 KiB",
 			                                 MAX_STDIN / (1024 * 1024))
 			               : cli_usage_error("run", "could not read the text from standard input");

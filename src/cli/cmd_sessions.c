@@ -245,15 +245,21 @@ static void show_item(item_kind kind, const char *label, const char *text, void 
 	show_state *st = payload;
 	const char *bold = st->color ? "\033[1m" : "", *dim = st->color ? "\033[2m" : "",
 	           *off = st->color ? "\033[0m" : "";
+	/* stored text came from users and endpoints: no escape reaches the terminal */
+	char *l = hf_text_escape(label ? label : "", ""), *t = hf_text_escape(text ? text : "", "\n\t");
 	if (kind == ITEM_USER && !st->first)
 		putchar('\n');
 	st->first = false;
-	if (kind == ITEM_HANDOFF)
-		printf("%s→ handed off to %s%s\n", dim, label, off);
+	if (!l || !t)
+		fputs("(out of memory)\n", stdout);
+	else if (kind == ITEM_HANDOFF)
+		printf("%s→ handed off to %s%s\n", dim, l, off);
 	else if (kind == ITEM_TOOL)
-		printf("%s  tool %s: %s%s\n", dim, label, text, off);
+		printf("%s  tool %s: %s%s\n", dim, l, t, off);
 	else
-		printf("%s%s:%s %s\n", bold, label, off, text);
+		printf("%s%s:%s %s\n", bold, l, off, t);
+	free(l);
+	free(t);
 }
 
 static int run_show(hf_store *st, const args *a)
@@ -276,15 +282,63 @@ static int run_show(hf_store *st, const args *a)
 
 /* ---- export ---- */
 
+/* Stored text as Markdown that shows it literally: control characters
+ * escaped (hf_text_escape), and every character that could make a heading,
+ * emphasis, a list, a quote, code, a link or HTML backslash-escaped, so
+ * that text cannot forge a heading or a handoff line. Owned; NULL when out
+ * of memory. */
+static char *md_text(const char *s, bool one_line)
+{
+	char *e = hf_text_escape(s ? s : "", one_line ? "" : "\n"), *out, *o;
+	const char *p;
+	bool line_start = true;
+	if (!e || !(out = o = malloc(strlen(e) * 2 + 1))) {
+		free(e);
+		return NULL;
+	}
+	for (p = e; *p; p++) {
+		if (line_start) {
+			const char *q = p;
+			while (*q == ' ')
+				*o++ = *q++;
+			p = q;
+			if (!*p)
+				break;
+			if (strchr("-+=", *p)) {
+				*o++ = '\\';
+			} else if (*p >= '0' && *p <= '9') { /* "1." or "1)": an ordered list */
+				while (*p >= '0' && *p <= '9')
+					*o++ = *p++;
+				if (*p == '.' || *p == ')')
+					*o++ = '\\';
+				if (!*p)
+					break;
+			}
+		}
+		if (strchr("\\`*_[]<>#|~", *p))
+			*o++ = '\\';
+		*o++ = *p;
+		line_start = *p == '\n';
+	}
+	*o = '\0';
+	free(e);
+	return out;
+}
+
 static void markdown_item(item_kind kind, const char *label, const char *text, void *payload)
 {
+	char *l = md_text(label, true), *t = md_text(text, kind == ITEM_TOOL);
 	(void)payload;
-	if (kind == ITEM_HANDOFF)
-		printf("*→ handed off to %s*\n\n", label);
+	if (!l || !t)
+		fputs("(out of memory)\n\n", stdout);
+	else if (kind == ITEM_HANDOFF)
+		printf("*→ handed off to %s*\n\n", l);
 	else if (kind == ITEM_TOOL)
-		printf("> tool `%s`: %s\n\n", label, text);
+		printf("> tool %s: %s\n\n", l, t);
 	else
-		printf("### %s\n\n%s\n\n", label, text);
+		printf("### %s\n\n%s\n\n", l, t);
+	free(l);
+	free(t);
 }
 
 /* A YAML-safe scalar: the string quoted as JSON (owned). */

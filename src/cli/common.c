@@ -207,6 +207,16 @@ char *cli_read_stdin(size_t max, size_t *len, bool *too_big)
 	return s;
 }
 
+int cli_refuse_nul(const char *cmd, const char *what, const char *s, size_t len)
+{
+	const char *nul = memchr(s, '\0', len);
+	if (!nul)
+		return HF_EXIT_OK;
+	fprintf(stderr, "handoff %s: %s contains a NUL byte (byte %zu); it is refused, not cut there\n",
+	        cmd, what, (size_t)(nul - s));
+	return HF_EXIT_USAGE;
+}
+
 bool cli_parse_long(const char *s, long lo, long hi, long *out)
 {
 	char *end;

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -71,20 +72,70 @@ static bool read_url(int fd)
 	return false;
 }
 
+/* Whether the variable "NAME=value" may reach the mock child: locale, time
+ * zone, paths and sanitizer options only, so that no API key (whatever
+ * variable holds it) is in the mock's environment. */
+static bool env_passes(const char *var)
+{
+	static const char *const names[] = { "PATH=", "HOME=", "TMPDIR=", "TZ=", "LANG=",
+		                             "LANGUAGE=", "NO_COLOR=" };
+	const char *eq = strchr(var, '=');
+	size_t i;
+	if (!eq)
+		return false;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strncmp(var, names[i], strlen(names[i])))
+			return true;
+	return !strncmp(var, "LC_", 3) ||
+	       (eq - var > 12 && !strncmp(eq - 12, "SAN_OPTIONS=", 12));
+}
+
+/* The environment for the mock child (owned array of borrowed strings). */
+static char **child_env(void)
+{
+	extern char **environ;
+	size_t n = 0, k = 0;
+	char **env;
+	while (environ[n])
+		n++;
+	if ((env = calloc(n + 1, sizeof(*env))))
+		for (n = 0; environ[n]; n++)
+			if (env_passes(environ[n]))
+				env[k++] = environ[n];
+	return env;
+}
+
+/* In the forked child: die with the parent (SIGKILL when the thread that
+ * forked exits, for any reason, SIGKILL included), then run the mock with
+ * stderr to the pipe. */
+static void exec_child(const char *path, int fd, pid_t parent, char **env)
+{
+	char *argv[] = { (char *)"handoff-mock", (char *)"--port", (char *)"0",
+		         (char *)"--threads", (char *)"1", NULL };
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
+		_exit(127); /* the parent died before the death signal was armed */
+	dup2(fd, 2);
+	close(fd);
+	execve(path, argv, env);
+	_exit(127);
+}
+
 int cli_mock_start(cli_endpoint *e)
 {
 	const char *path = mock_path();
+	pid_t parent = getpid();
+	char **env = child_env();
 	int fds[2];
-	if (pipe(fds))
+	if (!env || pipe(fds)) {
+		free(env);
 		return HF_EXIT_ERROR;
+	}
 	mock_pid = fork();
 	if (mock_pid == 0) {
-		dup2(fds[1], 2);
 		close(fds[0]);
-		close(fds[1]);
-		execl(path, "handoff-mock", "--port", "0", "--threads", "1", (char *)NULL);
-		_exit(127);
+		exec_child(path, fds[1], parent, env);
 	}
+	free(env);
 	close(fds[1]);
 	mock_fd = fds[0];
 	if (mock_pid < 0 || !read_url(mock_fd)) {

@@ -213,8 +213,9 @@ static void test_escaping(void **state)
 	                           "model: m\n"
 	                           "agents:\n"
 	                           "  - name: 'Say \"hi\" <b>\\'\n"
-	                           "    handoffs: [\"Line\\nbreak #1\"]\n"
-	                           "  - name: \"Line\\nbreak #1\"\n";
+	                           "    handoffs: [\"Line break #1\"]\n"
+	                           "  - name: \"Line break #1\"\n";
+	/* (a name with a line break is refused at load: test_hostile.c) */
 	hf_graph *g = NULL;
 	hf_error err;
 	char *dot, *mer, *json;
@@ -227,7 +228,7 @@ static void test_escaping(void **state)
 	json = export(g, HF_GRAPH_JSON);
 
 	assert_true(ts_contains(dot, "label=\"Say \\\"hi\\\" <b>\\\\\""));
-	assert_true(ts_contains(dot, "label=\"Line\\nbreak #1\""));
+	assert_true(ts_contains(dot, "label=\"Line break #1\""));
 	/* an agent without handoffs ends the turn: __end__ as in draw_graph */
 	assert_true(ts_contains(dot, "\"a1\" -> \"__end__\";"));
 	assert_true(ts_contains(mer, "a0[\"Say #34;hi#34; #60;b#62;\\\"]:::entry"));
@@ -236,7 +237,7 @@ static void test_escaping(void **state)
 	assert_string_equal(str(cJSON_GetArrayItem(cJSON_GetObjectItem(root, "agents"), 0), "name"),
 	                    "Say \"hi\" <b>\\");
 	assert_string_equal(str(cJSON_GetArrayItem(cJSON_GetObjectItem(root, "agents"), 1), "name"),
-	                    "Line\nbreak #1");
+	                    "Line break #1");
 	if (!access("/usr/bin/dot", X_OK))
 		assert_true(renders(dot));
 	cJSON_Delete(root);
