@@ -409,6 +409,14 @@ HF_EXTERN(int) hf_session_message_tool_call(const char **id, const char **name,
                                             const char **arguments, const hf_session *s,
                                             size_t i, size_t j, hf_error *err);
 
+/* Message text came from users and endpoints: before printing it on a
+ * terminal, escape it. *out is an owned copy of `text` (hf_free) in which
+ * each control character (Unicode Cc, and the bidi overrides and isolates
+ * U+202A-U+202E, U+2066-U+2069), other than those listed in `keep` (for
+ * example "\n\t"; NULL keeps none), and each byte that is not UTF-8 is
+ * written as an escape (\x1B, \u202E). HF_ENOMEM. */
+HF_EXTERN(int) hf_text_escape(char **out, const char *text, const char *keep, hf_error *err);
+
 /* Open (creating if needed) the SQLite store at `path` (NULL: the default,
  * see hf_store_default_path). WAL mode, busy timeout; safe to share between
  * processes. The store must be writable: a read-only file or directory is

@@ -229,12 +229,15 @@ size_t hf_text_scrub(char *dst, size_t cap, const char *src, size_t len)
 	return n;
 }
 
-char *hf_text_escape(const char *s, const char *keep)
+int hf_text_escape(char **out_, const char *s, const char *keep, hf_error *err)
 {
 	size_t len = strlen(s), i = 0, o = 0;
 	char *out = hf_malloc(len * 6 + 1); /* at most \uHHHH (6) for a 2-byte or longer one */
+	*out_ = NULL;
+	if (!keep)
+		keep = "";
 	if (!out)
-		return NULL;
+		return hf_err(err, HF_ENOMEM, "out of memory escaping %zu bytes of text", len);
 	while (i < len) {
 		utf8proc_int32_t c;
 		utf8proc_ssize_t k = char_at(s, len, i, &c);
@@ -251,5 +254,6 @@ char *hf_text_escape(const char *s, const char *keep)
 		}
 	}
 	out[o] = '\0';
-	return out;
+	*out_ = out;
+	return HF_OK;
 }

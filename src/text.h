@@ -41,11 +41,7 @@ size_t hf_text_control_at(const char *s, size_t len, int32_t *cp);
  * the bytes written. */
 size_t hf_text_scrub(char *dst, size_t cap, const char *src, size_t len);
 
-/* Untrusted text shown whole: an owned copy of s in which each control
- * character, other than the ones in `keep` (such as "\n\t"), and each byte
- * that is not UTF-8 is written as an escape (\x1B, \u202E). NULL when out
- * of memory. */
-char *hf_text_escape(const char *s, const char *keep);
+/* hf_text_escape (public, handoff.h) is in text.c. */
 
 /* Columns a terminal uses to show s (wide CJK = 2, combining = 0). */
 size_t hf_text_width(const char *s);

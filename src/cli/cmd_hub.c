@@ -28,12 +28,16 @@ static const char *const hub_usage[] = {
 	              "fields a request needs), for provider P when several serve it.\n",
 };
 
-/* Text safe for a terminal: control characters (C0, DEL, C1, bidi
- * overrides) become spaces (hf_text_scrub, in place). */
-static void clean(char *s)
+/* Text safe for a terminal: s (owned, freed here) with its control
+ * characters (C0, DEL, C1, bidi overrides) escaped; owned, NULL when out of
+ * memory. */
+static char *clean(char *s)
 {
-	size_t n = strlen(s);
-	hf_text_scrub(s, n + 1, s, n);
+	char *e;
+	hf_error err;
+	hf_text_escape(&e, s, NULL, &err);
+	free(s);
+	return e;
 }
 
 static bool is_scalar(const cJSON *v)
@@ -92,9 +96,7 @@ static char *cell_text(const cJSON *v)
 		free(s);
 		s = NULL;
 	}
-	if (s)
-		clean(s);
-	return s;
+	return s ? clean(s) : NULL;
 }
 
 static void pad(size_t n)
@@ -197,7 +199,7 @@ static bool pairs_add(pairs *p, const char *key, const cJSON *v)
 	p->key[p->n] = strdup(key);
 	p->val[p->n] = cell_text(v);
 	if (p->key[p->n])
-		clean(p->key[p->n]);
+		p->key[p->n] = clean(p->key[p->n]);
 	return p->key[p->n] && p->val[p->n++];
 }
 

@@ -246,7 +246,10 @@ static void show_item(item_kind kind, const char *label, const char *text, void 
 	const char *bold = st->color ? "\033[1m" : "", *dim = st->color ? "\033[2m" : "",
 	           *off = st->color ? "\033[0m" : "";
 	/* stored text came from users and endpoints: no escape reaches the terminal */
-	char *l = hf_text_escape(label ? label : "", ""), *t = hf_text_escape(text ? text : "", "\n\t");
+	char *l, *t;
+	hf_error err;
+	hf_text_escape(&l, label ? label : "", NULL, &err);
+	hf_text_escape(&t, text ? text : "", "\n\t", &err);
 	if (kind == ITEM_USER && !st->first)
 		putchar('\n');
 	st->first = false;
@@ -289,9 +292,11 @@ static int run_show(hf_store *st, const args *a)
  * of memory. */
 static char *md_text(const char *s, bool one_line)
 {
-	char *e = hf_text_escape(s ? s : "", one_line ? "" : "\n"), *out, *o;
+	char *e, *out, *o;
 	const char *p;
 	bool line_start = true;
+	hf_error err;
+	hf_text_escape(&e, s ? s : "", one_line ? NULL : "\n", &err);
 	if (!e || !(out = o = malloc(strlen(e) * 2 + 1))) {
 		free(e);
 		return NULL;

@@ -11,7 +11,7 @@
 #include "support_mock.h"
 
 #include "chat.h"
-#include "session.h"
+#include "support_session.h"
 #include "handoff.h"
 
 #include <dirent.h>
@@ -586,7 +586,7 @@ static void stored_text_escaped(void **state)
 	assert_non_null(turn);
 	assert_int_equal(hf_store_open_sqlite(&st, db, &err), HF_OK);
 	assert_int_equal(hf_session_new(&s, "evil", &err), HF_OK);
-	if (hf_session_commit(s, st, turn, "Triage agent", &u, &err))
+	if (ts_session_commit(s, st, turn, "Triage agent", &u, &err))
 		fail_msg("commit: %s", err.message);
 	hf_session_free(s);
 	hf_store_free(st);

@@ -149,6 +149,21 @@ static void test_width(void **state)
 	assert_int_equal(hf_text_width("a\xff" "b"), 3);            /* stray byte: 1 */
 }
 
+/* hf_text_escape (public): control characters, bidi overrides and bytes
+ * that are not UTF-8 become escapes; `keep` spares the listed ones. */
+static void test_escape(void **state)
+{
+	hf_error err;
+	char *out;
+	(void)state;
+	assert_int_equal(hf_text_escape(&out, "a\x1b]0;t\x07\n\xe2\x80\xae\xff\xc3\xa9", NULL, &err), HF_OK);
+	assert_string_equal(out, "a\\x1B]0;t\\x07\\x0A\\u202E\\xFF\xc3\xa9");
+	hf_free(out);
+	assert_int_equal(hf_text_escape(&out, "one\ntwo\tthree\r", "\n\t", &err), HF_OK);
+	assert_string_equal(out, "one\ntwo\tthree\\x0D");
+	hf_free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -158,6 +173,7 @@ int main(void)
 		cmocka_unit_test(test_normalize_nfc),
 		cmocka_unit_test(test_normalize_errors),
 		cmocka_unit_test(test_width),
+		cmocka_unit_test(test_escape),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
