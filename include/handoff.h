@@ -83,7 +83,8 @@ typedef enum hf_code {
 	HF_ECANCELLED = -12, /* cancelled by a callback or hf_engine_cancel */
 	HF_ENOMEM = -13,     /* out of memory */
 	HF_ELIMIT = -14,     /* a size or count limit was exceeded */
-	HF_ECONFLICT = -15   /* the session changed under us (another writer) */
+	HF_ECONFLICT = -15,  /* the session changed under us (another writer) */
+	HF_EREFUSAL = -16    /* the model refused to answer (its words in the message) */
 } hf_code;
 
 #define HF_ERROR_MESSAGE_MAX 1024
@@ -234,7 +235,7 @@ typedef struct hf_client hf_client;
 #define HF_AUTH_BEARER 0x1    /* Authorization: Bearer KEY (default) */
 #define HF_AUTH_X_API_KEY 0x2 /* x-api-key: KEY */
 
-#define HF_CLIENT_OPTIONS_VERSION 1
+#define HF_CLIENT_OPTIONS_VERSION 2 /* 1 is still accepted (no deadline_ms) */
 
 /* Settings that override everything else (flags). Zero / NULL fields are
  * "not set": they fall back to the environment (HANDOFF_BASE_URL,
@@ -260,10 +261,13 @@ typedef struct hf_client_options {
 	int insecure;                 /* non-zero: skip TLS verification */
 	const char *const *headers;   /* extra "Name: value" lines, NULL-terminated */
 	int require_key;              /* non-zero: a missing key is HF_ECONFIG */
+	long deadline_ms;             /* (version 2) one request with all its retries and
+	                                 the waits between them; 0 = default 1.5 × the
+	                                 whole-request timeout (900 s) */
 } hf_client_options;
 
 #define HF_CLIENT_OPTIONS_INIT \
-	{ HF_CLIENT_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0, NULL, NULL, 0, 0, 0, -1, 0, 0, 0, NULL, 0 }
+	{ HF_CLIENT_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0, NULL, NULL, 0, 0, 0, -1, 0, 0, 0, NULL, 0, 0 }
 
 /* Create a client: resolves settings from `opts` (may be NULL), the
  * environment and `graph` (may be NULL; its endpoint defaults apply), and
@@ -312,6 +316,9 @@ typedef struct hf_event {
 	hf_usage usage;        /* USAGE (one call), DONE (whole turn) */
 	const hf_error *error; /* ERROR */
 	const char *session_id;
+	uint64_t usage_reported; /* USAGE, DONE: how many of usage.requests model calls
+	                          * reported their usage (tokens count only those);
+	                          * 0: the endpoint sent none, the tokens are unknown */
 } hf_event;
 
 /* Return 0 to go on; any other value cancels the turn (HF_ECANCELLED). */

@@ -85,6 +85,7 @@ const char *hf_code_name(int code)
 	case HF_ENOMEM: return "out_of_memory";
 	case HF_ELIMIT: return "limit";
 	case HF_ECONFLICT: return "conflict";
+	case HF_EREFUSAL: return "refusal";
 	default: return "unknown";
 	}
 }
@@ -102,6 +103,7 @@ int hf_exit_status(int code)
 	case HF_EMAXTURNS:
 	case HF_ELOOP:
 	case HF_ETOOL: return 6;
+	case HF_EREFUSAL: return 8;
 	case HF_ECANCELLED: return 130;
 	default: return 1;
 	}

@@ -39,6 +39,7 @@ struct hf_turn {
 	char **texts;            /* each of them printed, in the same order */
 	size_t ntexts, captexts;
 	hf_usage usage;
+	uint64_t usage_reported; /* model calls whose reply reported usage */
 	int calls;               /* model calls made */
 	int max_turns;
 	hop *hops;               /* handoffs taken in this turn */
@@ -492,9 +493,18 @@ static int finish(hf_turn *t, hf_reply *r, hf_error *err)
 		return rc;
 	ev.type = HF_EVENT_DONE;
 	ev.usage = t->usage;
+	ev.usage_reported = t->usage_reported;
 	t->finished = true;
 	emit(t, &ev);
 	return HF_TURN_DONE;
+}
+
+/* A reply without text or tool call: a refusal, a token limit, … */
+static int unanswered(const hf_turn *t, const hf_reply *r, hf_error *err)
+{
+	char who[512];
+	snprintf(who, sizeof(who), "agent '%s' (model %s)", t->agent->name, t->agent->model);
+	return hf_reply_unanswered(r, who, err);
 }
 
 int hf_turn_apply(hf_turn *t, hf_reply *r, hf_error *err)
@@ -503,13 +513,17 @@ int hf_turn_apply(hf_turn *t, hf_reply *r, hf_error *err)
 
 	r->usage.requests = 1;
 	hf_usage_add(&t->usage, &r->usage);
+	t->usage_reported += r->has_usage;
 	{
-		hf_event ev = { .type = HF_EVENT_USAGE, .usage = r->usage };
+		hf_event ev = { .type = HF_EVENT_USAGE, .usage = r->usage,
+			        .usage_reported = r->has_usage };
 		rc = emit_or_cancel(t, &ev, err);
 	}
 	if (!rc) {
 		if (r->ncalls)
 			rc = apply_calls(t, r, err);
+		else if (!r->content && (rc = unanswered(t, r, err)))
+			;
 		else if (r->content)
 			rc = finish(t, r, err);
 		else
