@@ -348,12 +348,15 @@ static char *transfer_message(const char *name)
 	return hf_buf_detach(&b);
 }
 
-/* Replace missing or empty call ids with generated ones. */
+/* Replace missing or empty call ids, and ids an earlier call of the same
+ * reply already has, with generated ones: each tool message answers one. */
 static int fill_call_ids(hf_turn *t, hf_reply *r)
 {
-	size_t i;
+	size_t i, j;
 	for (i = 0; i < r->ncalls; i++) {
-		if (r->calls[i].id && *r->calls[i].id)
+		for (j = 0; j < i && r->calls[i].id && strcmp(r->calls[i].id, r->calls[j].id); j++)
+			;
+		if (r->calls[i].id && *r->calls[i].id && j == i)
 			continue;
 		free(r->calls[i].id);
 		r->calls[i].id = hf_asprintf("call_hf_%d_%lu", t->calls, ++t->id_seq);
