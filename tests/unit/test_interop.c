@@ -10,6 +10,8 @@
 #include "support.h"
 #include "support_replay.h"
 #include "support_session.h"
+#include "support_mock.h"
+#include "text.h"
 
 #include "handoff.h"
 #include "mock.h"
@@ -348,6 +350,29 @@ static void duplicate_tool_call_ids(void **state)
 	free(path);
 }
 
+/* The mock: a query parameter that is not UTF-8 gets a 400 that says so;
+ * the request log stays UTF-8 whatever the client sent. */
+static void mock_hostile_bytes(void **state)
+{
+	hf_mock *m = tm_start(NULL);
+	tm_resp r;
+	size_t i;
+	(void)state;
+	tm_get(&r, m, "/compute/models?provider=%ff");
+	assert_int_equal(r.status, 400);
+	assert_true(ts_contains(r.body, "'provider' is not UTF-8"));
+	tm_resp_dispose(&r);
+	tm_post(&r, m, "/v1/chat/completions", "{\"model\":\"\xff\xfe\"}", NULL);
+	tm_resp_dispose(&r);
+	for (i = 0; i < 2; i++) {
+		char *line = hf_mock_log_get(m, i);
+		assert_non_null(line);
+		assert_true(hf_utf8_valid(line, strlen(line), NULL));
+		hf_free(line);
+	}
+	hf_mock_stop(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -362,6 +387,7 @@ int main(void)
 		cmocka_unit_test(cli_usage_refusal_limit),
 		cmocka_unit_test(deadline_caps_retries),
 		cmocka_unit_test(duplicate_tool_call_ids),
+		cmocka_unit_test(mock_hostile_bytes),
 	};
 	return cmocka_run_group_tests(tests, ts_global_setup, ts_global_teardown);
 }
