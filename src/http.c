@@ -725,6 +725,40 @@ static bool pause_ms(hf_call *c, long ms)
 	}
 }
 
+/* One attempt on `easy`. During a stall libcurl runs on_progress (which
+ * checks the idle timeout) only about once a second; an idle timeout under
+ * a second is kept on time by driving the transfer from a multi handle of
+ * our own, polled at a tenth of the timeout. */
+static CURLcode transfer(hf_call *c, CURL *easy)
+{
+	long tick = c->ep->idle_timeout_ms / 10;
+	CURLcode res = CURLE_OK;
+	CURLMsg *msg;
+	CURLM *m;
+	int running = 1, left;
+	if (c->ep->idle_timeout_ms >= 1000)
+		return curl_easy_perform(easy);
+	if (!(m = curl_multi_init()))
+		return CURLE_OUT_OF_MEMORY;
+	if (curl_multi_add_handle(m, easy) != CURLM_OK) {
+		curl_multi_cleanup(m);
+		return CURLE_OUT_OF_MEMORY;
+	}
+	while (running) {
+		if (curl_multi_perform(m, &running) != CURLM_OK ||
+		    (running && curl_multi_poll(m, NULL, 0, tick > 0 ? (int)tick : 1, NULL) != CURLM_OK)) {
+			res = CURLE_RECV_ERROR;
+			break;
+		}
+	}
+	while ((msg = curl_multi_info_read(m, &left)))
+		if (msg->msg == CURLMSG_DONE)
+			res = msg->data.result;
+	curl_multi_remove_handle(m, easy);
+	curl_multi_cleanup(m);
+	return res;
+}
+
 int hf_call_perform(hf_call *c, CURL *easy, hf_error *err)
 {
 	long delay;
@@ -732,7 +766,7 @@ int hf_call_perform(hf_call *c, CURL *easy, hf_error *err)
 	for (;;) {
 		if ((rc = hf_call_setup(c, easy, err)) != HF_OK)
 			return rc;
-		rc = hf_call_finish(c, easy, curl_easy_perform(easy), &delay, err);
+		rc = hf_call_finish(c, easy, transfer(c, easy), &delay, err);
 		if (rc != HF_CALL_RETRY)
 			return rc;
 		if (!pause_ms(c, delay))

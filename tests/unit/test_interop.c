@@ -291,6 +291,35 @@ static void deadline_caps_retries(void **state)
 	ts_replay_stop(r);
 }
 
+/* A sub-second idle timeout on a stalled stream gives the idle error (the
+ * deadline bounds the test). How soon it fires is timing, which tests do
+ * not assert: by hand, 0.3 s fired after about 1.2 s before http.c drove
+ * such transfers itself, after 0.3 s since. */
+static void subsecond_idle_timeout(void **state)
+{
+	ts_replay_opts o = { 0 };
+	hf_client_options co = HF_CLIENT_OPTIONS_INIT;
+	hf_ask_options ao = HF_ASK_OPTIONS_INIT;
+	ts_replay *r;
+	hf_client *c = NULL;
+	hf_error err;
+	(void)state;
+	o.headers = SSE_HEADER;
+	o.body = ":";
+	o.trickle_ms = 600000; /* headers, then nothing */
+	r = ts_replay_start(&o);
+	co.base_url = ts_replay_url(r);
+	co.idle_timeout_ms = 100;
+	co.deadline_ms = 800;
+	co.max_retries = 0;
+	assert_int_equal(hf_client_new(&c, &co, NULL, &err), HF_OK);
+	ao.model = "gpt-4o-mini";
+	assert_int_equal(hf_ask(NULL, NULL, c, "Hi", &ao, &err), HF_ENET);
+	assert_true(ts_contains(err.message, "no data for 0.1 s (idle timeout)"));
+	hf_client_free(c);
+	ts_replay_stop(r);
+}
+
 /* Two tool calls with the same id: the second gets a generated one. */
 static void duplicate_tool_call_ids(void **state)
 {
@@ -386,6 +415,7 @@ int main(void)
 		cmocka_unit_test(run_refusal_and_limit_store_nothing),
 		cmocka_unit_test(cli_usage_refusal_limit),
 		cmocka_unit_test(deadline_caps_retries),
+		cmocka_unit_test(subsecond_idle_timeout),
 		cmocka_unit_test(duplicate_tool_call_ids),
 		cmocka_unit_test(mock_hostile_bytes),
 	};
