@@ -107,7 +107,7 @@ HF_EXTERN(const char *) hf_code_name(int code);
 
 /* The documented exit status of the `handoff` command for a code:
  * 0 ok, 1 other, 2 usage, 3 config, 4 auth, 5 network/HTTP, 6 routing
- * (max turns, loop, unknown tool), 130 interrupted. */
+ * (max turns, loop, unknown tool), 8 refusal, 130 interrupted. */
 HF_EXTERN(int) hf_exit_status(int code);
 
 /* Release memory the library handed to the caller as an owned string. */
@@ -347,8 +347,12 @@ typedef struct hf_ask_options {
 #define HF_ASK_OPTIONS_INIT { HF_ASK_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 1, NULL, NULL, NULL }
 
 /* One chat completion of `input`. *answer (may be NULL) receives the owned
- * text; *usage (may be NULL) the usage. Errors: HF_EAUTH, HF_ENET, HF_EHTTP,
- * HF_EPROTOCOL, HF_ECANCELLED, HF_EINVAL (input not UTF-8 or too large). */
+ * text; *usage (may be NULL) the usage (zero when the endpoint reported none:
+ * the USAGE event comes only when it did). Errors: HF_EAUTH, HF_ENET,
+ * HF_EHTTP, HF_EPROTOCOL, HF_ECANCELLED, HF_EINVAL (input not UTF-8 or too
+ * large), HF_EREFUSAL (the model refused: its words in err), HF_ELIMIT (no
+ * answer: the model stopped at its token limit, or a reply over the size
+ * limit). */
 HF_EXTERN(int) hf_ask(char **answer, hf_usage *usage, hf_client *c, const char *input,
                       const hf_ask_options *opts, hf_error *err);
 
@@ -460,7 +464,9 @@ typedef struct hf_run_options {
  * failure neither the store nor `session` changes. *answer (may be NULL)
  * receives the owned final text.
  * Errors: HF_EINVAL (input), HF_EAUTH, HF_ENET, HF_EHTTP, HF_EPROTOCOL,
- * HF_EMAXTURNS, HF_ELOOP, HF_ETOOL, HF_ESTORE, HF_ECONFLICT, HF_ECANCELLED. */
+ * HF_EMAXTURNS, HF_ELOOP, HF_ETOOL, HF_ESTORE, HF_ECONFLICT, HF_ECANCELLED,
+ * HF_EREFUSAL (a model refused), HF_ELIMIT (a model stopped at its token
+ * limit without answering, or a size limit). */
 HF_EXTERN(int) hf_run(char **answer, hf_client *c, const hf_graph *graph,
                       hf_session *session, hf_store *store, const char *input,
                       const hf_run_options *opts, hf_error *err);
