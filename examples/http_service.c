@@ -133,8 +133,8 @@ static bool start_turn(service *svc, request *r)
 	}
 	if (!sid)
 		rc = hf_session_new(&r->session, NULL, &err); /* a new conversation */
-	else if ((rc = hf_store_load(&r->session, svc->http_store, sid, &err)) == HF_ENOTFOUND)
-		rc = hf_session_new(&r->session, sid, &err);
+	else /* the stored conversation, or a new one with that id */
+		rc = hf_store_open_session(&r->session, svc->http_store, sid, &err);
 	opts.payload = r; /* comes back in hf_completion */
 	pthread_mutex_lock(&svc->lock);
 	if (!rc && svc->closing) {

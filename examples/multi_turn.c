@@ -43,9 +43,7 @@ int main(int argc, char **argv)
 		rc = hf_store_open_sqlite(&store, db, &err); /* NULL: the default database */
 	if (!rc) {
 		/* Continue the stored conversation, or start it. */
-		rc = hf_store_load(&session, store, id, &err);
-		if (rc == HF_ENOTFOUND)
-			rc = hf_session_new(&session, id, &err);
+		rc = hf_store_open_session(&session, store, id, &err);
 	}
 	if (!rc)
 		printf("session %s: %zu messages so far\n", id, hf_session_message_count(session));

@@ -398,15 +398,62 @@ HF_EXTERN(size_t) hf_session_message_count(const hf_session *s);
  * valid until the session changes. NULL when out of range. */
 HF_EXTERN(const char *) hf_session_message_json(const hf_session *s, size_t i);
 
+/* The parts of one stored message, without parsing its JSON yourself.
+ * Strings are borrowed from the session and valid until it changes. */
+typedef struct hf_message {
+	const char *role;         /* "user", "assistant" or "tool" */
+	const char *content;      /* NULL for an assistant message that only calls tools */
+	const char *tool_call_id; /* tool messages: the call answered; else NULL */
+	size_t tool_calls;        /* assistant messages: how many tool calls */
+} hf_message;
+
+/* Fill *out with message i of s. HF_EINVAL when i is out of range,
+ * HF_ENOMEM. */
+HF_EXTERN(int) hf_session_message(hf_message *out, const hf_session *s, size_t i,
+                                  hf_error *err);
+/* Tool call j of assistant message i: its id, function name and
+ * arguments (a JSON text), each borrowed like hf_message's strings (any
+ * of the out-pointers may be NULL). HF_EINVAL when i or j is out of range. */
+HF_EXTERN(int) hf_session_message_tool_call(const char **id, const char **name,
+                                            const char **arguments, const hf_session *s,
+                                            size_t i, size_t j, hf_error *err);
+
 /* Open (creating if needed) the SQLite store at `path` (NULL: the default,
- * $HANDOFF_DB, else $XDG_STATE_HOME/handoff/sessions.db, else
- * ~/.local/state/handoff/sessions.db). WAL mode, busy timeout; safe to share
- * between processes. HF_ESTORE on failure, naming the path. */
+ * see hf_store_default_path). WAL mode, busy timeout; safe to share between
+ * processes. The store must be writable: a read-only file or directory is
+ * refused here, before any turn pays for a model call. A database that
+ * holds other tables than handoff's is refused without being changed.
+ * HF_ESTORE on failure, naming the path. */
 HF_EXTERN(int) hf_store_open_sqlite(hf_store **out, const char *path, hf_error *err);
+/* Open an existing SQLite store for reading only (listing, loading): the
+ * file is never written, its journal mode never changed and no schema
+ * created. Writing calls on it fail with HF_ESTORE. HF_ENOTFOUND when
+ * the file does not exist; HF_ESTORE when it is not a handoff session
+ * database (an empty file included). */
+HF_EXTERN(int) hf_store_open_sqlite_readonly(hf_store **out, const char *path, hf_error *err);
+/* The default SQLite store path, owned (hf_free): $HANDOFF_DB, else
+ * $XDG_STATE_HOME/handoff/sessions.db, else
+ * $HOME/.local/state/handoff/sessions.db. HF_ESTORE when none is set. */
+HF_EXTERN(int) hf_store_default_path(char **path_out, hf_error *err);
 HF_EXTERN(void) hf_store_free(hf_store *st);
 
 /* Load session `id`. HF_ENOTFOUND when the store has no such session. */
 HF_EXTERN(int) hf_store_load(hf_session **out, hf_store *st, const char *id, hf_error *err);
+/* Load or start: the stored session `id` when the store has it, else a new
+ * empty session with that id (stored by its first turn). This is the call
+ * for a conversation that may have been stored by an earlier run; a
+ * session made with hf_session_new for an id the store already holds
+ * fails its first turn with HF_ECONFLICT. Errors: HF_EINVAL (id),
+ * HF_ESTORE, HF_EPROTOCOL (damaged stored data), HF_ENOMEM. */
+HF_EXTERN(int) hf_store_open_session(hf_session **out, hf_store *st, const char *id,
+                                     hf_error *err);
+/* Record `agent` as the holder of session `id` without a turn (as the
+ * chat's /agent does), so the next run starts there under sticky routing;
+ * a session not stored yet is created empty. Pair it with
+ * hf_session_set_agent on the session in memory. HF_EINVAL (id, empty
+ * agent), HF_ESTORE. */
+HF_EXTERN(int) hf_store_set_agent(hf_store *st, const char *id, const char *agent,
+                                  hf_error *err);
 /* Delete session `id`. HF_ENOTFOUND when absent. */
 HF_EXTERN(int) hf_store_delete(hf_store *st, const char *id, hf_error *err);
 /* The id of the most recently used session, owned (hf_free).
@@ -450,7 +497,7 @@ typedef struct hf_run_options {
 	int max_turns;         /* 0: the graph's max_turns */
 	int tool_not_found;    /* an hf_tool_not_found */
 	size_t max_input_bytes;   /* 0: default 64 KiB */
-	size_t max_history_messages; /* 0: no limit; see README "history" */
+	size_t max_history_messages; /* 0: no limit; see docs/hardening.md "History truncation" */
 	const volatile int *cancel;  /* when set and *cancel becomes non-zero the turn
 	                                stops with HF_ECANCELLED; may be set from a
 	                                signal handler or another thread */
@@ -494,6 +541,9 @@ HF_EXTERN(int) hf_run(char **answer, hf_client *c, const hf_graph *graph,
  * be called from any thread, at any time between hf_engine_new and
  * hf_engine_free, including from callbacks. A graph may be shared by any
  * number of turns; a session belongs to its turn until the turn completes.
+ * In on_complete it is the caller's again, and submitting the session's
+ * next turn from there is allowed: that is how a conversation runs several
+ * turns through the engine (examples/engine_multi_turn.c).
  * A store may serve many turns at once (the SQLite store commits each turn
  * in its own transaction on the driving thread).
  *
@@ -579,8 +629,9 @@ HF_EXTERN(int) hf_engine_new(hf_engine **out, const hf_engine_options *opts, hf_
 /* Cancel every turn not completed yet and free the engine. Each of those
  * turns completes (on_complete, HF_ECANCELLED) from inside this call, and
  * socket_fn may be called to remove descriptors, so the application's loop
- * must still be usable. Call it on the driving thread, not from a callback,
- * and not while another thread may still submit. NULL-safe. */
+ * must still be usable. A turn submitted from those callbacks is refused
+ * (HF_EINVAL). Call it on the driving thread, not from a callback, and not
+ * while another thread may still submit. NULL-safe. */
 HF_EXTERN(void) hf_engine_free(hf_engine *e);
 
 /* Queue one user turn of `input` in `session` on `graph` (see hf_run for
@@ -588,10 +639,11 @@ HF_EXTERN(void) hf_engine_free(hf_engine *e);
  * or, with max_requests reached, when a slot frees (in submission order).
  * graph, session and store (may be NULL: not stored) are borrowed and must
  * stay valid until the turn completes; the session must not be used
- * elsewhere until then. input and opts (NULL: defaults) are copied; the
- * opts payload is handed to on_event and back in hf_completion. *turn_id
- * (may be NULL) receives the turn's id (> 0, unique in this engine).
- * Errors here: HF_EINVAL (a missing argument, bad options version),
+ * elsewhere until then (its own on_complete may submit its next turn).
+ * input and opts (NULL: defaults) are copied; the opts payload is handed
+ * to on_event and back in hf_completion. *turn_id (may be NULL) receives
+ * the turn's id (> 0, unique in this engine). Errors here: HF_EINVAL (a
+ * missing argument, bad options version, the engine is being freed),
  * HF_ENOMEM; problems with the input itself (UTF-8, size) and everything
  * after are reported through the completion. */
 HF_EXTERN(int) hf_engine_submit(uint64_t *turn_id, hf_engine *e, const hf_graph *graph,
@@ -612,9 +664,11 @@ HF_EXTERN(void) hf_engine_wakeup(hf_engine *e);
 /* Simple loop: one step. Starts queued turns, waits at most timeout_ms
  * (>= 0) for network activity, a due retry or a wake-up, then moves every
  * ready transfer on and runs the callbacks. Returns the number of turns
- * still in the engine (queued or in flight; 0 = idle), or a negative
- * hf_code: HF_EINVAL (loop mode, negative timeout), HF_ENOMEM, HF_ENET
- * (libcurl failed). Typical use:
+ * still in the engine (queued or in flight; 0 = idle), counted after the
+ * callbacks ran, so turns submitted from them (a conversation's next turn
+ * from on_complete) are included; or a negative hf_code: HF_EINVAL (loop
+ * mode, negative timeout), HF_ENOMEM, HF_ENET (libcurl failed). Typical
+ * use, which ends only when no turn is left:
  *     while (hf_engine_perform(e, 1000, &err) > 0) {}
  */
 HF_EXTERN(int) hf_engine_perform(hf_engine *e, int timeout_ms, hf_error *err);
@@ -625,7 +679,8 @@ HF_EXTERN(int) hf_engine_run_until_idle(hf_engine *e, hf_error *err);
 
 /* Loop mode: descriptor fd (given to socket_fn) is ready for `events`
  * (HF_POLL_IN / HF_POLL_OUT / HF_POLL_ERR bits). Returns as
- * hf_engine_perform, without waiting. */
+ * hf_engine_perform (turns submitted from its callbacks included), without
+ * waiting. */
 HF_EXTERN(int) hf_engine_socket_action(hf_engine *e, int fd, int events, hf_error *err);
 
 /* Loop mode: the timer set through timer_fn expired. Returns as

@@ -56,8 +56,8 @@ static int resolve_base_url(hf_endpoint *ep, const char *url, hf_error *err)
 	size_t n;
 	if (!url)
 		return hf_err(err, HF_ECONFIG,
-		              "no endpoint: set HANDOFF_BASE_URL (or OPENAI_BASE_URL), base_url in "
-		              "the graph file, or pass --base-url");
+		              "no endpoint: set base_url in hf_client_options, HANDOFF_BASE_URL (or "
+		              "OPENAI_BASE_URL), or base_url in the graph file");
 	if (strncasecmp(url, "http://", 7) && strncasecmp(url, "https://", 8))
 		return hf_err(err, HF_ECONFIG,
 		              "the base URL '%s' must start with http:// or https://", url);
@@ -132,7 +132,8 @@ static int resolve_key(hf_endpoint *ep, const hf_client_options *o, const hf_gra
 		key = env(o->api_key_env);
 		if (!key && o->require_key)
 			return hf_err(err, HF_ECONFIG,
-			              "no API key: the variable %s (named by --api-key-env) is not set",
+			              "no API key: the variable %s (named by api_key_env in "
+			              "hf_client_options) is not set",
 			              o->api_key_env);
 	} else if (file) {
 		rc = read_key_file(&ep->api_key, file, err);
@@ -145,11 +146,13 @@ static int resolve_key(hf_endpoint *ep, const hf_client_options *o, const hf_gra
 			if (g && g->api_key_env)
 				return hf_err(err, HF_ECONFIG,
 				              "no API key: set %s (named by api_key_env in the graph file) or "
-				              "HANDOFF_API_KEY, or pass --api-key-file PATH",
+				              "HANDOFF_API_KEY_FILE (a key file), or set api_key_env or "
+				              "api_key_file in hf_client_options",
 				              g->api_key_env);
 			return hf_err(err, HF_ECONFIG,
-			              "no API key: set HANDOFF_API_KEY (or OPENAI_API_KEY), or pass "
-			              "--api-key-env NAME or --api-key-file PATH");
+			              "no API key: set HANDOFF_API_KEY (or OPENAI_API_KEY) or "
+			              "HANDOFF_API_KEY_FILE (a key file), or set api_key_env or "
+			              "api_key_file in hf_client_options");
 		}
 	}
 	if (key && (rc = set_str(&ep->api_key, key, err)))

@@ -7,7 +7,7 @@
  *
  *   submit (any thread) ─► queue ─► driving thread: hf_turn_new
  *     ─► hf_turn_request ─► hf_call_new ─► hf_call_setup(easy) ─► multi
- *     ─► transfer done ─► hf_call_finish ─┬─ RETRY: wait (retry list), again
+ *     ─► transfer done ─► hf_call_finish ─┬─ RETRY: wait (back-off heap), again
  *                                          └─ DONE: hf_call_reply
  *     ─► hf_turn_apply ─┬─ NEXT: hf_turn_request again
  *                       └─ DONE / error: on_complete, exactly once
@@ -16,8 +16,11 @@
  * idle handles are pooled (the connections live in the multi's cache, so
  * conversations to one endpoint share them).
  */
+#include "heap.h"
+#include "list.h"
 #include "runner.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -31,22 +34,54 @@
 #define EASY_POOL_MAX 4096   /* idle easy handles kept for reuse */
 #define NO_DEADLINE (-1LL)
 
-typedef struct eng_turn eng_turn;
+/*
+ * A turn's state. Every change goes through mstate(), which checks that
+ * the change is one the engine makes and moves the turn out of what held
+ * it in its old state and into what holds it in the new one (a list, the
+ * retry heap, the multi), so nothing else has to know where a turn is:
+ *
+ *   QUEUED ─► PENDING ─► STEP ─┬─► SLOT ─────┐
+ *                         ▲    ├─► TRANSFER ─┤
+ *                         │    └─► BACKOFF ──┤
+ *                         └──────────────────┘
+ *   any state ─► DONE (completed: on_complete, then freed)
+ *
+ * Every wait ends in STEP, where the driving thread moves the turn on
+ * synchronously (start it, build the next request, apply a reply) and
+ * picks the next wait, or DONE. A turn is in STEP only inside one call on
+ * the driving thread, never between two.
+ *
+ * The states the second wave adds (DESIGN.md) fit the same pattern, each a
+ * wait entered from STEP and left back to STEP (or to DONE), with its
+ * holder in mstate():
+ *  - ES_TOOLS, waiting for tool results: entered when an applied reply
+ *    asks for tools; tools completing later, from any thread, are queued
+ *    under the lock like submissions, and drain_queue moves the turn back
+ *    to STEP when its last result is in. Holder: a list.
+ *  - ES_STORE, waiting for the store: a networked store's commit (after
+ *    the last reply) or load (before the first request) runs
+ *    asynchronously; its completion moves the turn to STEP. Holder: a list
+ *    (the store's own descriptors go to the multi or the loop).
+ *  - Guardrails running concurrently with a model call do not need a
+ *    state of their own while both run: the turn stays in TRANSFER while
+ *    it has transfers outstanding (a count on the turn, and CURLOPT_PRIVATE
+ *    naming the call, not the turn), and enters STEP when the last ends. A
+ *    reply that arrives before its guardrails finish waits in ES_GUARD.
+ */
+typedef enum eng_state {
+	ES_QUEUED,    /* submitted; in the submission queue (under the lock) */
+	ES_PENDING,   /* taken by the driving thread; waits for a slot to start
+	               * (e->pending), holding little more than its input */
+	ES_STEP,      /* being moved on by the driving thread; held by nothing */
+	ES_SLOT,      /* started; its call waits for a free slot (e->slot_wait) */
+	ES_TRANSFER,  /* its call's transfer is in the multi (et->easy) */
+	ES_BACKOFF,   /* its call waits to be retried (e->backoff) */
+	ES_DONE       /* completed; about to be freed */
+} eng_state;
 
-/* Intrusive doubly-linked lists of turns; `off` is where the list's link
- * sits in eng_turn. */
-typedef struct eng_link {
-	eng_turn *prev, *next;
-} eng_link;
-
-typedef struct eng_list {
-	eng_turn *head, *tail;
-	size_t n;
-	size_t off;
-} eng_list;
-
-struct eng_turn {
+typedef struct eng_turn {
 	uint64_t id;
+	eng_state state;         /* QUEUED from hf_engine_submit; then only mstate() */
 	const hf_graph *g;
 	hf_session *s;
 	hf_store *st;
@@ -54,18 +89,16 @@ struct eng_turn {
 	hf_run_options opts;     /* the caller's (on_event, payload) */
 	hf_turn *turn;           /* NULL until started */
 	hf_call *call;           /* the model call in progress */
-	CURL *easy;              /* while the call's transfer is in the multi */
+	CURL *easy;              /* the call's transfer (TRANSFER, and in STEP until
+	                          * transfer_done has read it) */
 	const char *agent;       /* in charge (borrowed from the graph) */
 	hf_usage usage;          /* from DONE */
-	long long retry_at;      /* monotonic ms, while waiting to retry */
-	eng_link at;             /* in e->unstarted or e->turns; .next: submission queue */
-	eng_link slot;           /* in e->waiting */
-	eng_turn *rnext;         /* the retry list, by retry_at */
+	hf_link all;             /* in e->live: every turn past QUEUED, not DONE */
+	hf_link link;            /* in its state's list, or the submission queue */
+	hf_heap_node backoff;    /* in e->backoff (BACKOFF): when to retry */
 	int socks[4];            /* loop mode: sockets opened for the transfer in the multi */
 	int nsocks;
-	bool unstarted;          /* in e->unstarted */
-	bool waiting;            /* in e->waiting */
-};
+} eng_turn;
 
 /* A cancel request from hf_engine_cancel, queued for the driving thread. */
 typedef struct eng_cancel {
@@ -81,18 +114,26 @@ struct hf_engine {
 
 	/* Shared with submitting threads (lock). */
 	pthread_mutex_t lock;
-	eng_turn *q_head, *q_tail;
-	size_t queued;
+	hf_list queue;           /* QUEUED turns, in submission order */
 	eng_cancel *cancels;
 	uint64_t last_id;
 	bool wake_pending;       /* a wake-up was sent and not drained yet */
+	bool closing;            /* hf_engine_free has begun: no more submissions */
 
 	/* Driving thread only. */
-	eng_list unstarted;      /* waiting for a slot to start (max_requests) */
-	eng_list turns;          /* started, not completed */
-	eng_list waiting;        /* calls of started turns waiting for a slot */
-	eng_turn *retries;       /* waiting to retry, earliest first */
-	size_t in_flight;        /* transfers in the multi */
+	hf_list live;            /* every turn past QUEUED and not DONE */
+	hf_list pending;         /* PENDING, in submission order */
+	hf_list slot_wait;       /* SLOT, in the order they asked */
+	/* BACKOFF, earliest first. Retry deadlines do not arrive in order
+	 * (jitter, Retry-After, different attempt numbers), so a sorted list
+	 * costs O(n) per insertion, and many calls back off at once exactly
+	 * when the engine is busiest (a 429 or 5xx burst across thousands of
+	 * conversations). A binary heap: O(log n) to add or cancel, O(1) for
+	 * the earliest, equal deadlines in order; room for every started turn
+	 * is reserved when it starts, so entering BACKOFF cannot fail. */
+	hf_heap backoff;
+	size_t started;          /* turns past PENDING and not DONE */
+	size_t in_flight;        /* TRANSFER: transfers in the multi */
 	CURL **pool;
 	size_t npool;
 	int wake_rd, wake_wr;    /* loop mode: the wake-up pipe */
@@ -103,6 +144,8 @@ struct hf_engine {
 	long long armed;         /* loop mode: the deadline given to timer_fn */
 	bool timer_armed;
 };
+
+#define TURN_OF(k, member) HF_CONTAINER(k, eng_turn, member)
 
 static long long now_ms(void)
 {
@@ -234,52 +277,96 @@ static int on_event(const hf_event *ev, void *payload)
 	return et->opts.on_event ? et->opts.on_event(ev, et->opts.payload) : 0;
 }
 
-/* ---- completion ---- */
+/* ---- the state machine ---- */
 
-static eng_link *link_of(const eng_list *l, eng_turn *et)
+/* The changes the diagram at the top allows (checked in debug builds:
+ * the sanitizer builds CI runs the engine tests in). */
+static inline bool legal(eng_state from, eng_state to)
 {
-	return (eng_link *)(void *)((char *)et + l->off);
-}
-
-static void list_push(eng_list *l, eng_turn *et)
-{
-	eng_link *k = link_of(l, et);
-	k->prev = l->tail;
-	k->next = NULL;
-	if (l->tail)
-		link_of(l, l->tail)->next = et;
-	else
-		l->head = et;
-	l->tail = et;
-	l->n++;
-}
-
-static void list_remove(eng_list *l, eng_turn *et)
-{
-	eng_link *k = link_of(l, et);
-	if (k->prev)
-		link_of(l, k->prev)->next = k->next;
-	else
-		l->head = k->next;
-	if (k->next)
-		link_of(l, k->next)->prev = k->prev;
-	else
-		l->tail = k->prev;
-	k->prev = k->next = NULL;
-	l->n--;
-}
-
-static void unlink_retry(hf_engine *e, eng_turn *et)
-{
-	eng_turn **pp;
-	for (pp = &e->retries; *pp; pp = &(*pp)->rnext) {
-		if (*pp == et) {
-			*pp = et->rnext;
-			et->rnext = NULL;
-			return;
-		}
+	switch (to) {
+	case ES_PENDING:
+		return from == ES_QUEUED;
+	case ES_STEP:
+		return from == ES_PENDING || from == ES_SLOT || from == ES_TRANSFER ||
+		       from == ES_BACKOFF;
+	case ES_SLOT:
+	case ES_TRANSFER:
+	case ES_BACKOFF:
+		return from == ES_STEP;
+	case ES_DONE:
+		return from != ES_DONE;
+	default:
+		return false;
 	}
 }
+
+/* Every state change of a turn: out of what held it in its old state,
+ * into what holds it in the new one. It cannot fail; what can (starting a
+ * transfer, reserving room) is done by the caller before. */
+static void mstate(hf_engine *e, eng_turn *et, eng_state to)
+{
+	eng_state from = et->state;
+
+	assert(legal(from, to));
+	switch (from) {
+	case ES_QUEUED:
+		/* The caller took it out of the submission queue (under the
+		 * lock); from here on the driving thread owns it. */
+		if (to != ES_DONE)
+			hf_list_push(&e->live, &et->all);
+		break;
+	case ES_PENDING:
+		hf_list_remove(&e->pending, &et->link);
+		if (to == ES_STEP)
+			e->started++;
+		break;
+	case ES_SLOT:
+		hf_list_remove(&e->slot_wait, &et->link);
+		break;
+	case ES_TRANSFER:
+		if (to == ES_DONE) /* cut short: see unwatch_opened */
+			unwatch_opened(e, et);
+		curl_multi_remove_handle(e->multi, et->easy);
+		e->in_flight--;
+		if (to == ES_DONE) {
+			easy_put(e, et->easy);
+			et->easy = NULL;
+		} /* else transfer_done reads the result, then pools the handle */
+		break;
+	case ES_BACKOFF:
+		hf_heap_remove(&e->backoff, &et->backoff);
+		break;
+	case ES_STEP:
+	case ES_DONE:
+		break;
+	}
+	switch (to) {
+	case ES_PENDING:
+		hf_list_push(&e->pending, &et->link);
+		break;
+	case ES_SLOT:
+		hf_list_push(&e->slot_wait, &et->link);
+		break;
+	case ES_TRANSFER: /* start_transfer put et->easy in the multi */
+		e->in_flight++;
+		break;
+	case ES_BACKOFF: /* et->backoff.key: when; room reserved by start_turn */
+		hf_heap_push(&e->backoff, &et->backoff);
+		break;
+	case ES_DONE:
+		if (from != ES_QUEUED)
+			hf_list_remove(&e->live, &et->all);
+		if (from != ES_QUEUED && from != ES_PENDING)
+			e->started--;
+		break;
+	case ES_QUEUED:
+	case ES_STEP:
+		break;
+	}
+	et->state = to;
+}
+
+/* ---- completion ---- */
 
 /* Report a turn's end once, then free it. A started turn that failed
  * outside hf_turn_apply gets its ERROR event first (hf_turn_fail reports
@@ -296,20 +383,9 @@ static void complete(hf_engine *e, eng_turn *et, int code, const hf_error *err)
 	} else {
 		c.error = err;
 	}
-	if (et->easy) {
-		unwatch_opened(e, et);
-		curl_multi_remove_handle(e->multi, et->easy);
-		easy_put(e, et->easy);
-		e->in_flight--;
-	}
-	if (et->waiting)
-		list_remove(&e->waiting, et);
-	if (et->retry_at)
-		unlink_retry(e, et);
-	if (et->turn)
-		list_remove(&e->turns, et);
-	else if (et->unstarted)
-		list_remove(&e->unstarted, et);
+	mstate(e, et, ES_DONE);
+	/* A turn the callback submits (the same session's next turn too)
+	 * is queued and counted by running(), so the caller's loop goes on. */
 	if (e->opts.on_complete)
 		e->opts.on_complete(&c, e->opts.payload);
 	hf_call_free(et->call);
@@ -318,7 +394,7 @@ static void complete(hf_engine *e, eng_turn *et, int code, const hf_error *err)
 	free(et);
 }
 
-/* ---- moving a turn on ---- */
+/* ---- moving a turn on (in STEP) ---- */
 
 /* Put the call's next attempt on an easy handle into the multi. */
 static int start_transfer(hf_engine *e, eng_turn *et, hf_error *err)
@@ -343,7 +419,7 @@ static int start_transfer(hf_engine *e, eng_turn *et, hf_error *err)
 		return multi_error(err, mc, "add a transfer");
 	}
 	et->easy = easy;
-	e->in_flight++;
+	mstate(e, et, ES_TRANSFER);
 	return HF_OK;
 }
 
@@ -358,8 +434,7 @@ static int start_attempt(hf_engine *e, eng_turn *et, hf_error *err)
 {
 	if (has_slot(e))
 		return start_transfer(e, et, err);
-	et->waiting = true;
-	list_push(&e->waiting, et);
+	mstate(e, et, ES_SLOT);
 	return HF_OK;
 }
 
@@ -381,15 +456,17 @@ static void start_turn(hf_engine *e, eng_turn *et)
 	hf_error err;
 	int rc;
 
+	mstate(e, et, ES_STEP);
 	o.on_event = on_event;
 	o.payload = et;
-	rc = hf_turn_new(&et->turn, et->g, et->s, et->st, et->input, &o, &e->ep, &err);
+	if (hf_heap_reserve(&e->backoff, e->started))
+		rc = hf_err(&err, HF_ENOMEM, "out of memory starting a turn");
+	else
+		rc = hf_turn_new(&et->turn, et->g, et->s, et->st, et->input, &o, &e->ep, &err);
 	free(et->input);
 	et->input = NULL;
-	if (!rc) {
-		list_push(&e->turns, et);
+	if (!rc)
 		rc = next_request(e, et, &err);
-	}
 	if (rc)
 		complete(e, et, rc, &err);
 }
@@ -400,31 +477,22 @@ static void start_turn(hf_engine *e, eng_turn *et)
  * a turn not started holds little more than its input. */
 static void start_waiting(hf_engine *e)
 {
-	while (e->waiting.head && has_slot(e)) {
-		eng_turn *et = e->waiting.head;
+	while (e->slot_wait.head && has_slot(e)) {
+		eng_turn *et = TURN_OF(e->slot_wait.head, link);
 		hf_error err;
 		int rc;
-		list_remove(&e->waiting, et);
-		et->waiting = false;
+		mstate(e, et, ES_STEP);
 		if ((rc = start_transfer(e, et, &err)))
 			complete(e, et, rc, &err);
 	}
-	while (e->unstarted.head && has_slot(e)) {
-		eng_turn *et = e->unstarted.head;
-		list_remove(&e->unstarted, et);
-		et->unstarted = false;
-		start_turn(e, et);
-	}
+	while (e->pending.head && has_slot(e))
+		start_turn(e, TURN_OF(e->pending.head, link));
 }
 
 static void schedule_retry(hf_engine *e, eng_turn *et, long delay_ms)
 {
-	eng_turn **pp = &e->retries;
-	et->retry_at = now_ms() + (delay_ms > 0 ? delay_ms : 0);
-	while (*pp && (*pp)->retry_at <= et->retry_at)
-		pp = &(*pp)->rnext;
-	et->rnext = *pp;
-	*pp = et;
+	et->backoff.key = now_ms() + (delay_ms > 0 ? delay_ms : 0);
+	mstate(e, et, ES_BACKOFF);
 }
 
 /* A transfer ended: retry, or hand the reply to the turn. */
@@ -435,11 +503,10 @@ static void transfer_done(hf_engine *e, eng_turn *et, CURLcode result)
 	long delay = 0;
 	int rc;
 
-	curl_multi_remove_handle(e->multi, et->easy);
+	mstate(e, et, ES_STEP); /* out of the multi; et->easy still holds the result */
 	rc = hf_call_finish(et->call, et->easy, result, &delay, &err);
 	easy_put(e, et->easy);
 	et->easy = NULL;
-	e->in_flight--;
 	if (rc == HF_CALL_RETRY) {
 		schedule_retry(e, et, delay);
 		return;
@@ -485,13 +552,12 @@ static void read_done(hf_engine *e)
 static void run_retries(hf_engine *e)
 {
 	long long now = now_ms();
-	while (e->retries && e->retries->retry_at <= now) {
-		eng_turn *et = e->retries;
+	hf_heap_node *next;
+	while ((next = hf_heap_top(&e->backoff)) && next->key <= now) {
+		eng_turn *et = TURN_OF(next, backoff);
 		hf_error err;
 		int rc;
-		e->retries = et->rnext;
-		et->rnext = NULL;
-		et->retry_at = 0;
+		mstate(e, et, ES_STEP);
 		if ((rc = start_attempt(e, et, &err)))
 			complete(e, et, rc, &err);
 	}
@@ -499,35 +565,31 @@ static void run_retries(hf_engine *e)
 
 static eng_turn *find_turn(hf_engine *e, uint64_t id)
 {
-	eng_turn *et;
-	for (et = e->turns.head; et; et = et->at.next)
-		if (et->id == id)
-			return et;
-	for (et = e->unstarted.head; et; et = et->at.next)
-		if (et->id == id)
-			return et;
+	hf_link *k;
+	for (k = e->live.head; k; k = k->next)
+		if (TURN_OF(k, all)->id == id)
+			return TURN_OF(k, all);
 	return NULL;
 }
 
-/* Take what other threads queued: start new turns, then apply cancels. */
+/* Take what other threads queued: new turns to the end of those waiting
+ * to start, then cancels. */
 static void drain_queue(hf_engine *e)
 {
-	eng_turn *q;
+	hf_list q;
 	eng_cancel *c;
 
 	pthread_mutex_lock(&e->lock);
-	q = e->q_head;
+	q = e->queue;
 	c = e->cancels;
-	e->q_head = e->q_tail = NULL;
+	memset(&e->queue, 0, sizeof(e->queue));
 	e->cancels = NULL;
-	e->queued = 0;
 	e->wake_pending = false;
 	pthread_mutex_unlock(&e->lock);
-	while (q) { /* to the end of the turns waiting to start */
-		eng_turn *et = q;
-		q = q->at.next;
-		et->unstarted = true;
-		list_push(&e->unstarted, et);
+	while (q.head) {
+		eng_turn *et = TURN_OF(q.head, link);
+		hf_list_remove(&q, &et->link);
+		mstate(e, et, ES_PENDING);
 	}
 	while (c) {
 		eng_cancel *next = c->next;
@@ -544,13 +606,15 @@ static void drain_queue(hf_engine *e)
 	start_waiting(e);
 }
 
+/* Turns in the engine: queued by any thread (those submitted from this
+ * step's callbacks too) or held by the driving thread. */
 static int running(hf_engine *e)
 {
 	size_t n;
 	pthread_mutex_lock(&e->lock);
-	n = e->queued;
+	n = e->queue.n;
 	pthread_mutex_unlock(&e->lock);
-	n += e->turns.n + e->unstarted.n;
+	n += e->live.n;
 	return n > (size_t)INT32_MAX ? INT32_MAX : (int)n;
 }
 
@@ -561,9 +625,10 @@ static int running(hf_engine *e)
  * retry, when it changed or the last one fired. */
 static void update_timer(hf_engine *e)
 {
+	hf_heap_node *retry = hf_heap_top(&e->backoff);
 	long long due = e->curl_due, now;
-	if (e->retries && (due == NO_DEADLINE || e->retries->retry_at < due))
-		due = e->retries->retry_at;
+	if (retry && (due == NO_DEADLINE || retry->key < due))
+		due = retry->key;
 	if (due == NO_DEADLINE ? !e->timer_armed : (e->timer_armed && due == e->armed))
 		return;
 	e->armed = due;
@@ -652,8 +717,6 @@ int hf_engine_new(hf_engine **out, const hf_engine_options *opts, hf_error *err)
 	e->opts.client = NULL;
 	e->opts.graph = NULL;
 	e->loop_mode = opts->socket_fn != NULL;
-	e->unstarted.off = e->turns.off = offsetof(eng_turn, at);
-	e->waiting.off = offsetof(eng_turn, slot);
 	e->wake_rd = e->wake_wr = -1;
 	e->curl_due = e->armed = NO_DEADLINE;
 	pthread_mutex_init(&e->lock, NULL);
@@ -685,21 +748,24 @@ void hf_engine_free(hf_engine *e)
 
 	if (!e)
 		return;
+	/* Completions below may try to submit more (a conversation's next
+	 * turn from on_complete): refuse them, or they would be left queued. */
+	pthread_mutex_lock(&e->lock);
+	e->closing = true;
+	pthread_mutex_unlock(&e->lock);
 	if (e->multi) {
-		/* Queued turns never started: they complete without events. */
-		eng_turn *q = e->q_head;
-		e->q_head = e->q_tail = NULL;
-		e->queued = 0;
+		/* Turns never started complete without events: those queued,
+		 * then those waiting to start; then the others. */
 		hf_err(&err, HF_ECANCELLED, "the engine was freed before the turn finished");
-		while (q) {
-			eng_turn *next = q->at.next;
-			complete(e, q, HF_ECANCELLED, &err);
-			q = next;
+		while (e->queue.head) {
+			eng_turn *et = TURN_OF(e->queue.head, link);
+			hf_list_remove(&e->queue, &et->link);
+			complete(e, et, HF_ECANCELLED, &err);
 		}
-		while (e->unstarted.head)
-			complete(e, e->unstarted.head, HF_ECANCELLED, &err);
-		while (e->turns.head)
-			complete(e, e->turns.head, HF_ECANCELLED, &err);
+		while (e->pending.head)
+			complete(e, TURN_OF(e->pending.head, link), HF_ECANCELLED, &err);
+		while (e->live.head)
+			complete(e, TURN_OF(e->live.head, all), HF_ECANCELLED, &err);
 	}
 	while (e->cancels) {
 		eng_cancel *next = e->cancels->next;
@@ -709,6 +775,7 @@ void hf_engine_free(hf_engine *e)
 	for (i = 0; i < e->npool; i++)
 		curl_easy_cleanup(e->pool[i]);
 	free(e->pool);
+	hf_heap_dispose(&e->backoff);
 	if (e->loop_mode && e->wake_rd >= 0)
 		e->opts.socket_fn(e->wake_rd, HF_POLL_REMOVE, e->opts.loop_payload);
 	if (e->multi)
@@ -758,16 +825,18 @@ int hf_engine_submit(uint64_t *turn_id, hf_engine *e, const hf_graph *graph,
 	et->s = session;
 	et->st = store;
 	et->opts = opts ? *opts : defaults;
+	et->state = ES_QUEUED;
 	pthread_mutex_lock(&e->lock);
+	if (e->closing) {
+		pthread_mutex_unlock(&e->lock);
+		free(et->input);
+		free(et);
+		return hf_err(err, HF_EINVAL, "hf_engine_submit: the engine is being freed");
+	}
 	et->id = ++e->last_id;
 	if (turn_id) /* before the driving thread can see (and complete) it */
 		*turn_id = et->id;
-	if (e->q_tail)
-		e->q_tail->at.next = et;
-	else
-		e->q_head = et;
-	e->q_tail = et;
-	e->queued++;
+	hf_list_push(&e->queue, &et->link);
 	unlock_and_wake(e);
 	return HF_OK;
 }
@@ -817,8 +886,8 @@ int hf_engine_perform(hf_engine *e, int timeout_ms, hf_error *err)
 		              ? "hf_engine_perform: this engine is driven by socket_fn/timer_fn; "
 		                "use hf_engine_socket_action and hf_engine_timeout_action"
 		              : "hf_engine_perform: an engine and a timeout >= 0 are required");
-	if (e->retries) {
-		long long wait = e->retries->retry_at - now_ms();
+	if (hf_heap_top(&e->backoff)) {
+		long long wait = hf_heap_top(&e->backoff)->key - now_ms();
 		if (wait < timeout_ms)
 			timeout_ms = wait > 0 ? (int)wait : 0;
 	}

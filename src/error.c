@@ -103,7 +103,6 @@ int hf_exit_status(int code)
 	case HF_EMAXTURNS:
 	case HF_ELOOP:
 	case HF_ETOOL: return 6;
-	case HF_EREFUSAL: return 8;
 	case HF_ECANCELLED: return 130;
 	default: return 1;
 	}

@@ -71,12 +71,12 @@ int hf_http_error(hf_error *err, long status, const char *url, const char *body,
 	if (status == 401 || status == 403)
 		code = sent_key ? hf_err(err, HF_EAUTH,
 		                         "the endpoint refused the API key (HTTP %ld from %s): %s — "
-		                         "check HANDOFF_API_KEY (or your --api-key-env / "
-		                         "--api-key-file)", status, url, d)
+		                         "check the key (HANDOFF_API_KEY, the variable named by "
+		                         "api_key_env, or the key file)", status, url, d)
 		                : hf_err(err, HF_EAUTH,
 		                         "the endpoint wants an API key (HTTP %ld from %s): %s — set "
-		                         "HANDOFF_API_KEY (or pass --api-key-env / --api-key-file)",
-		                         status, url, d);
+		                         "HANDOFF_API_KEY, the variable named by api_key_env, or a key "
+		                         "file (api_key_file, HANDOFF_API_KEY_FILE)", status, url, d);
 	else
 		code = hf_err(err, status == 404 ? HF_ENOTFOUND : HF_EHTTP, "HTTP %ld from %s: %s",
 		              status, url, d);
@@ -123,7 +123,8 @@ int hf_net_error(hf_error *err, CURLcode rc, const char *url, const char *errbuf
 	case CURLE_SSL_CERTPROBLEM:
 	case CURLE_SSL_CACERT_BADFILE:
 		hf_err(err, HF_ENET, "TLS with %s failed: %s (for a test server with a self-signed "
-		       "certificate, --insecure skips the check)", where, why);
+		       "certificate, the insecure option of hf_client_options skips the check)",
+		       where, why);
 		break;
 	default:
 		if (errbuf && *errbuf)

@@ -35,9 +35,7 @@ struct hf_turn {
 	const hf_endpoint *ep;
 	hf_run_options opts;
 	const hf_agent *agent;   /* the agent answering now */
-	cJSON *turn;             /* messages of this turn (user first) */
-	char **texts;            /* each of them printed, in the same order */
-	size_t ntexts, captexts;
+	hf_msglist turn;         /* messages of this turn (user first) */
 	hf_usage usage;
 	uint64_t usage_reported; /* model calls whose reply reported usage */
 	int calls;               /* model calls made */
@@ -90,24 +88,7 @@ void hf_turn_fail(hf_turn *t, const hf_error *err)
  * each request and the commit reuse the text. */
 static int add_message(hf_turn *t, cJSON *m)
 {
-	char *text;
-	if (t->ntexts == t->captexts) {
-		size_t cap = t->captexts ? t->captexts * 2 : 8;
-		char **p = hf_realloc(t->texts, cap * sizeof(*p));
-		if (!p) {
-			cJSON_Delete(m);
-			return HF_ENOMEM;
-		}
-		t->texts = p;
-		t->captexts = cap;
-	}
-	if (!m || !(text = cJSON_PrintUnformatted(m))) {
-		cJSON_Delete(m);
-		return HF_ENOMEM;
-	}
-	cJSON_AddItemToArray(t->turn, m);
-	t->texts[t->ntexts++] = text;
-	return HF_OK;
+	return hf_msglist_add(&t->turn, m);
 }
 
 /* The agent a turn starts at: the holding agent under the sticky policy,
@@ -162,8 +143,8 @@ int hf_turn_new(hf_turn **out, const hf_graph *g, hf_session *s, hf_store *st,
 	t = hf_calloc(1, sizeof(*t));
 	user = t ? hf_msg_user(text) : NULL;
 	free(text);
-	if (!t || !(t->turn = cJSON_CreateArray()) || add_message(t, user)) {
-		if (t && !t->turn)
+	if (!t || add_message(t, user)) {
+		if (!t)
 			cJSON_Delete(user);
 		hf_turn_free(t);
 		return hf_err(err, HF_ENOMEM, "out of memory starting a turn");
@@ -187,10 +168,7 @@ void hf_turn_free(hf_turn *t)
 {
 	if (!t)
 		return;
-	cJSON_Delete(t->turn);
-	while (t->ntexts)
-		free(t->texts[--t->ntexts]);
-	free(t->texts);
+	hf_msglist_dispose(&t->turn);
 	free(t->hops);
 	free(t->body);
 	free(t->answer);
@@ -220,18 +198,14 @@ static int on_delta(void *payload, const char *text, size_t len)
 /* Index of the first history message to send under max_history_messages:
  * the cut moves forward to a user message, so a tool call is never
  * separated from its result. */
-static int history_start(const cJSON *history, size_t limit)
+static size_t history_start(const hf_msglist *history, size_t limit)
 {
-	int n = cJSON_GetArraySize(history), i = 0;
-	const cJSON *m;
-	if (!limit || (size_t)n <= limit)
+	size_t n = hf_msglist_count(history), i;
+	if (!limit || n <= limit)
 		return 0;
-	cJSON_ArrayForEach(m, history) {
-		const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
-		if (i >= n - (int)limit && cJSON_IsString(role) && !strcmp(role->valuestring, "user"))
+	for (i = n - limit; i < n; i++)
+		if (hf_msglist_role(history, i) == HF_ROLE_USER)
 			return i;
-		i++;
-	}
 	return n;
 }
 
@@ -239,9 +213,9 @@ int hf_turn_request(hf_turn *t, hf_call_spec *spec, hf_error *err)
 {
 	const hf_agent *a = t->agent;
 	const hf_agent_wire *w;
-	const cJSON *history = hf_session_messages(t->s);
-	int from = history_start(history, t->opts.max_history_messages);
-	size_t nhist = (size_t)(cJSON_GetArraySize(history) - from);
+	const hf_msglist *history = hf_session_history(t->s);
+	size_t from = history_start(history, t->opts.max_history_messages);
+	size_t nhist = hf_msglist_count(history) - from;
 	size_t n, i;
 	const char **texts;
 	int rc;
@@ -254,12 +228,12 @@ int hf_turn_request(hf_turn *t, hf_call_spec *spec, hf_error *err)
 	if (!(w = hf_agent_wire_get(a, err)))
 		return hf_error_last()->code;
 	/* Message texts: the history's are kept by the session, the turn's here. */
-	if (!(texts = hf_calloc(nhist + t->ntexts, sizeof(*texts))) ||
-	    hf_session_message_texts(t->s, (size_t)from, texts))
+	if (!(texts = hf_calloc(nhist + hf_msglist_count(&t->turn), sizeof(*texts))))
 		goto oom;
-	n = nhist;
-	for (i = 0; i < t->ntexts; i++)
-		texts[n++] = t->texts[i];
+	for (n = 0; n < nhist; n++)
+		texts[n] = hf_msglist_text(history, from + n);
+	for (i = 0; i < hf_msglist_count(&t->turn); i++)
+		texts[n++] = hf_msglist_text(&t->turn, i);
 	free(t->body);
 	t->body = NULL;
 	rc = hf_chat_body_join(&t->body, w, texts, n, t->opts.stream != 0, t->opts.stream != 0,
@@ -491,8 +465,7 @@ static int finish(hf_turn *t, hf_reply *r, hf_error *err)
 	ev.text_len = strlen(t->answer);
 	if ((rc = emit_or_cancel(t, &ev, err)))
 		return rc;
-	if ((rc = hf_session_commit_texts(t->s, t->st, t->turn, t->texts, t->agent->name, &t->usage,
-	                                  err)))
+	if ((rc = hf_store_commit_turn(t->st, t->s, &t->turn, t->agent->name, &t->usage, err)))
 		return rc;
 	ev.type = HF_EVENT_DONE;
 	ev.usage = t->usage;

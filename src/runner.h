@@ -13,7 +13,7 @@
 #define HF_RUNNER_H
 
 #include "http.h"
-#include "session.h"
+#include "store.h"
 
 typedef struct hf_turn hf_turn;
 

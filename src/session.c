@@ -1,26 +1,13 @@
 /*
- * session.c - conversation state: session ids, the message list, the
- * stored-message decoder and the all-or-nothing commit of a turn.
- *
- * Stored messages are chat-completions wire objects, exactly as they are
- * sent to a model (system messages excluded):
- *   {"role":"user","content":"..."}
- *   {"role":"assistant","content":"..."|null,"tool_calls":[...]}   (tool_calls optional)
- *   {"role":"tool","tool_call_id":"...","content":"..."}
- * Any other key, a duplicate key or a wrong type is rejected, so what is
- * stored is always something a chat-completions endpoint accepts.
+ * session.c - conversation state in memory: session ids, the history, the
+ * holding agent and usage (session.h). Storing is the store's business.
  */
 #include "session.h"
-#include "text.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-
-/* Bounds of one stored message. */
-#define MESSAGE_MAX_BYTES ((size_t)16 << 20)
-#define MESSAGE_MAX_TOOL_CALLS 1024
 
 /* ---- ids ---- */
 
@@ -79,6 +66,13 @@ static int random_id(char out[29], hf_error *err)
 
 /* ---- the session object ---- */
 
+struct hf_session {
+	char *id;
+	char *agent;          /* NULL before the first turn */
+	hf_usage usage;
+	hf_msglist messages;  /* the history */
+};
+
 int hf_session_new(hf_session **out, const char *id, hf_error *err)
 {
 	char fresh[29];
@@ -95,7 +89,7 @@ int hf_session_new(hf_session **out, const char *id, hf_error *err)
 		return rc;
 	}
 	s = hf_calloc(1, sizeof(*s));
-	if (!s || !(s->id = hf_strdup(id)) || !(s->messages = cJSON_CreateArray())) {
+	if (!s || !(s->id = hf_strdup(id))) {
 		hf_session_free(s);
 		return hf_err(err, HF_ENOMEM, "out of memory creating a session");
 	}
@@ -105,13 +99,9 @@ int hf_session_new(hf_session **out, const char *id, hf_error *err)
 
 void hf_session_free(hf_session *s)
 {
-	size_t i;
 	if (!s)
 		return;
-	for (i = 0; i < s->ntexts; i++)
-		free(s->texts[i]);
-	free(s->texts);
-	cJSON_Delete(s->messages);
+	hf_msglist_dispose(&s->messages);
 	free(s->agent);
 	free(s->id);
 	free(s);
@@ -147,315 +137,82 @@ hf_usage hf_session_usage(const hf_session *s)
 
 size_t hf_session_message_count(const hf_session *s)
 {
-	return s ? (size_t)cJSON_GetArraySize(s->messages) : 0;
-}
-
-const cJSON *hf_session_messages(const hf_session *s)
-{
-	return s ? s->messages : NULL;
-}
-
-/* Make room for `n` cached texts (new slots NULL). Not a visible change. */
-static int reserve_texts(hf_session *s, size_t n)
-{
-	char **p;
-	if (n <= s->ntexts)
-		return HF_OK;
-	if (n > SIZE_MAX / sizeof(*p) || !(p = hf_realloc(s->texts, n * sizeof(*p))))
-		return HF_ENOMEM;
-	memset(p + s->ntexts, 0, (n - s->ntexts) * sizeof(*p));
-	s->texts = p;
-	s->ntexts = n;
-	return HF_OK;
+	return s ? hf_msglist_count(&s->messages) : 0;
 }
 
 const char *hf_session_message_json(const hf_session *s, size_t i)
 {
-	hf_session *cache = (hf_session *)s; /* the text cache is not session state */
-	const cJSON *m;
-	if (!s || i >= hf_session_message_count(s))
-		return NULL;
-	if (reserve_texts(cache, hf_session_message_count(s)))
-		return NULL;
-	if (!cache->texts[i] && (m = cJSON_GetArrayItem(s->messages, (int)i)))
-		cache->texts[i] = cJSON_PrintUnformatted(m);
-	return cache->texts[i];
+	return s ? hf_msglist_text(&s->messages, i) : NULL;
 }
 
-int hf_session_message_texts(const hf_session *s, size_t from, const char **out)
+const hf_msglist *hf_session_history(const hf_session *s)
 {
-	hf_session *cache = (hf_session *)s; /* the text cache is not session state */
-	const cJSON *m;
-	size_t i = 0;
-	if (reserve_texts(cache, hf_session_message_count(s)))
-		return HF_ENOMEM;
-	cJSON_ArrayForEach(m, s->messages) {
-		if (i >= from) {
-			if (!cache->texts[i] && !(cache->texts[i] = cJSON_PrintUnformatted(m)))
-				return HF_ENOMEM;
-			out[i - from] = cache->texts[i];
-		}
-		i++;
-	}
-	return HF_OK;
+	return &s->messages;
 }
-
-/* ---- message validation (shared by the decoder and the commit) ---- */
-
-enum { K_ROLE = 1, K_CONTENT = 2, K_TOOL_CALLS = 4, K_TOOL_CALL_ID = 8 };
-
-static int key_bit(const char *key)
-{
-	static const char *const names[] = { "role", "content", "tool_calls", "tool_call_id" };
-	size_t i;
-	for (i = 0; key && i < HF_ARRAY_LEN(names); i++)
-		if (!strcmp(key, names[i]))
-			return 1 << i;
-	return 0;
-}
-
-/* The key for an error message: itself when printable, else a placeholder. */
-static const char *shown_key(const char *key)
-{
-	return key && hf_utf8_valid(key, strlen(key), NULL) ? key : "(not UTF-8)";
-}
-
-static int check_text(const cJSON *v, bool nonempty, const char *what, hf_error *err)
-{
-	if (!cJSON_IsString(v) || !v->valuestring)
-		return hf_err(err, HF_EPROTOCOL, "%s must be a string", what);
-	if (nonempty && !*v->valuestring)
-		return hf_err(err, HF_EPROTOCOL, "%s must not be empty", what);
-	if (!hf_utf8_valid(v->valuestring, strlen(v->valuestring), NULL))
-		return hf_err(err, HF_EPROTOCOL, "%s is not valid UTF-8", what);
-	return HF_OK;
-}
-
-/* Check that object o has exactly the keys in `names` (all required). */
-static int check_exact_keys(const cJSON *o, const char *const *names, size_t n,
-                            const char *what, hf_error *err)
-{
-	const cJSON *c;
-	unsigned seen = 0;
-	size_t i;
-	if (!cJSON_IsObject(o))
-		return hf_err(err, HF_EPROTOCOL, "%s must be an object", what);
-	cJSON_ArrayForEach(c, o) {
-		for (i = 0; i < n && !(c->string && !strcmp(c->string, names[i])); i++)
-			;
-		if (i == n)
-			return hf_err(err, HF_EPROTOCOL, "unknown key '%s' in %s",
-			              shown_key(c->string), what);
-		if (seen & (1u << i))
-			return hf_err(err, HF_EPROTOCOL, "duplicate key '%s' in %s", names[i], what);
-		seen |= 1u << i;
-	}
-	for (i = 0; i < n; i++)
-		if (!(seen & (1u << i)))
-			return hf_err(err, HF_EPROTOCOL, "%s has no '%s'", what, names[i]);
-	return HF_OK;
-}
-
-static int check_tool_calls(const cJSON *calls, hf_error *err)
-{
-	static const char *const call_keys[] = { "id", "type", "function" };
-	static const char *const fn_keys[] = { "name", "arguments" };
-	const cJSON *call;
-	int n, rc;
-	if (!cJSON_IsArray(calls))
-		return hf_err(err, HF_EPROTOCOL, "tool_calls must be an array");
-	n = cJSON_GetArraySize(calls);
-	if (n == 0)
-		return hf_err(err, HF_EPROTOCOL, "tool_calls must not be empty (omit the key)");
-	if (n > MESSAGE_MAX_TOOL_CALLS)
-		return hf_err(err, HF_EPROTOCOL, "%d tool calls in one message; the limit is %d", n,
-		              MESSAGE_MAX_TOOL_CALLS);
-	cJSON_ArrayForEach(call, calls) {
-		const cJSON *type = cJSON_GetObjectItemCaseSensitive(call, "type");
-		const cJSON *fn = cJSON_GetObjectItemCaseSensitive(call, "function");
-		if ((rc = check_exact_keys(call, call_keys, 3, "a tool call", err)) ||
-		    (rc = check_text(cJSON_GetObjectItemCaseSensitive(call, "id"), true,
-		                     "a tool call's id", err)) ||
-		    (rc = check_exact_keys(fn, fn_keys, 2, "a tool call's function", err)) ||
-		    (rc = check_text(cJSON_GetObjectItemCaseSensitive(fn, "name"), true,
-		                     "a tool call's function name", err)) ||
-		    (rc = check_text(cJSON_GetObjectItemCaseSensitive(fn, "arguments"), false,
-		                     "a tool call's arguments", err)))
-			return rc;
-		if (!cJSON_IsString(type) || strcmp(type->valuestring, "function"))
-			return hf_err(err, HF_EPROTOCOL, "a tool call's type must be \"function\"");
-	}
-	return HF_OK;
-}
-
-/* Validate one message object (see the file comment). HF_EPROTOCOL. */
-static int check_message(const cJSON *m, hf_error *err)
-{
-	const cJSON *c, *role, *content;
-	unsigned seen = 0, allowed;
-	const char *r;
-	int bit, rc;
-	if (!cJSON_IsObject(m))
-		return hf_err(err, HF_EPROTOCOL, "a message must be a JSON object");
-	role = cJSON_GetObjectItemCaseSensitive(m, "role");
-	if (!cJSON_IsString(role))
-		return hf_err(err, HF_EPROTOCOL, "a message needs a \"role\" string");
-	r = role->valuestring;
-	if (!strcmp(r, "user"))
-		allowed = K_ROLE | K_CONTENT;
-	else if (!strcmp(r, "assistant"))
-		allowed = K_ROLE | K_CONTENT | K_TOOL_CALLS;
-	else if (!strcmp(r, "tool"))
-		allowed = K_ROLE | K_CONTENT | K_TOOL_CALL_ID;
-	else if (!strcmp(r, "system"))
-		return hf_err(err, HF_EPROTOCOL, "system messages are not stored in a session");
-	else
-		return hf_err(err, HF_EPROTOCOL, "unknown message role '%s' (user, assistant or tool)",
-		              shown_key(r));
-	cJSON_ArrayForEach(c, m) {
-		bit = key_bit(c->string);
-		if (!(bit & (int)allowed))
-			return hf_err(err, HF_EPROTOCOL, "unknown key '%s' in a %s message",
-			              shown_key(c->string), r);
-		if (seen & (unsigned)bit)
-			return hf_err(err, HF_EPROTOCOL, "duplicate key '%s' in a %s message", c->string, r);
-		seen |= (unsigned)bit;
-	}
-	content = cJSON_GetObjectItemCaseSensitive(m, "content");
-	if (!content)
-		return hf_err(err, HF_EPROTOCOL, "a %s message needs \"content\"", r);
-	if (seen & K_TOOL_CALLS) {
-		if ((rc = check_tool_calls(cJSON_GetObjectItemCaseSensitive(m, "tool_calls"), err)))
-			return rc;
-		if (cJSON_IsNull(content))
-			return HF_OK;
-	}
-	if (!strcmp(r, "tool") &&
-	    (rc = check_text(cJSON_GetObjectItemCaseSensitive(m, "tool_call_id"), true,
-	                     "a tool message's tool_call_id", err)))
-		return rc;
-	return check_text(content, false, "a message's content", err);
-}
-
-/* ---- the stored-message decoder ---- */
 
 int hf_session_add_stored(hf_session *s, const char *json, size_t len, hf_error *err)
 {
-	const char *end = NULL;
-	size_t bad;
-	cJSON *m;
-	int rc;
-	if (!s || !json)
-		return hf_err(err, HF_EINVAL, "hf_session_add_stored needs a session and a text");
-	if (len > MESSAGE_MAX_BYTES)
-		return hf_err(err, HF_EPROTOCOL, "stored message is %zu bytes; the limit is %zu", len,
-		              MESSAGE_MAX_BYTES);
-	if (!hf_utf8_valid(json, len, &bad))
-		return hf_err(err, HF_EPROTOCOL, "stored message is not valid UTF-8 (byte %zu)", bad);
-	m = cJSON_ParseWithLengthOpts(json, len, &end, 0);
-	if (!m) {
-		if (!end || end < json || end > json + len)
-			end = json;
-		return hf_err(err, HF_EPROTOCOL, "stored message is not valid JSON (byte %zu)",
-		              (size_t)(end - json));
-	}
-	for (; end < json + len; end++) {
-		if (!strchr(" \t\r\n", *end) || !*end) {
-			cJSON_Delete(m);
-			return hf_err(err, HF_EPROTOCOL,
-			              "stored message has text after the JSON value (byte %zu)",
-			              (size_t)(end - json));
-		}
-	}
-	if ((rc = check_message(m, err))) {
-		cJSON_Delete(m);
-		return rc;
-	}
-	cJSON_AddItemToArray(s->messages, m);
-	return HF_OK;
+	if (!s)
+		return hf_err(err, HF_EINVAL, "hf_session_add_stored needs a session");
+	return hf_msglist_add_stored(&s->messages, json, len, err);
 }
 
-/* ---- the commit of a turn ---- */
-
-static void free_texts(char **texts, size_t n)
+void hf_session_set_usage(hf_session *s, const hf_usage *usage)
 {
-	size_t i;
-	for (i = 0; texts && i < n; i++)
-		free(texts[i]);
-	free(texts);
+	s->usage = *usage;
 }
 
-int hf_session_commit_texts(hf_session *s, hf_store *st, cJSON *turn, char **texts,
-                            const char *agent, const hf_usage *usage, hf_error *err)
+int hf_session_reserve(hf_session *s, size_t n)
 {
-	size_t count, n, i = 0;
-	char *agent_copy = NULL;
-	const cJSON *m;
-	cJSON *c;
-	int rc;
+	return hf_msglist_reserve(&s->messages, n);
+}
 
-	if (!s || !cJSON_IsArray(turn) || !texts)
-		return hf_err(err, HF_EINVAL, "hf_session_commit needs a session and a message array");
-	count = hf_session_message_count(s);
-	n = (size_t)cJSON_GetArraySize(turn);
-	/* Everything that can fail happens before the store commits. */
-	cJSON_ArrayForEach(m, turn) {
-		if ((rc = check_message(m, err))) {
-			hf_err_prefix(err, "message %zu of the turn", i + 1);
-			return rc;
-		}
-		if (strlen(texts[i]) > MESSAGE_MAX_BYTES)
-			return hf_err(err, HF_ELIMIT, "message %zu of the turn is %zu bytes; the limit is %zu",
-			              i + 1, strlen(texts[i]), MESSAGE_MAX_BYTES);
-		i++;
-	}
-	if ((agent && !(agent_copy = hf_strdup(agent))) || reserve_texts(s, count + n)) {
-		free(agent_copy);
-		return hf_err(err, HF_ENOMEM, "out of memory committing a turn of session '%s'", s->id);
-	}
-	if (st && (rc = hf_store_commit(st, s->id, count, agent ? agent : s->agent, usage,
-	                                (const char *const *)texts, n, err))) {
-		free(agent_copy);
-		return rc;
-	}
-
-	/* Committed: move the turn into s; nothing below can fail. */
-	for (i = 0; (c = cJSON_DetachItemFromArray(turn, 0)); i++) {
-		cJSON_AddItemToArray(s->messages, c);
-		s->texts[count + i] = texts[i];
-		texts[i] = NULL;
-	}
-	if (agent_copy) {
+void hf_session_apply(hf_session *s, hf_msglist *turn, char *agent, const hf_usage *usage)
+{
+	hf_msglist_move(&s->messages, turn);
+	if (agent) {
 		free(s->agent);
-		s->agent = agent_copy;
+		s->agent = agent;
 	}
 	if (usage)
 		hf_usage_add(&s->usage, usage);
+}
+
+/* ---- reading messages ---- */
+
+int hf_session_message(hf_message *out, const hf_session *s, size_t i, hf_error *err)
+{
+	static const char *const roles[] = { "user", "assistant", "tool" };
+	const cJSON *m, *calls;
+	if (!out || !s || i >= hf_msglist_count(&s->messages))
+		return hf_err(err, HF_EINVAL, "hf_session_message: no message %zu", i);
+	if (!(m = hf_msglist_tree(&s->messages, i)))
+		return hf_err(err, HF_ENOMEM, "out of memory reading message %zu", i);
+	calls = cJSON_GetObjectItemCaseSensitive(m, "tool_calls");
+	out->role = roles[hf_msglist_role(&s->messages, i)];
+	out->content = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "content"));
+	out->tool_call_id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "tool_call_id"));
+	out->tool_calls = (size_t)cJSON_GetArraySize(calls);
 	return HF_OK;
 }
 
-int hf_session_commit(hf_session *s, hf_store *st, const cJSON *turn, const char *agent,
-                      const hf_usage *usage, hf_error *err)
+int hf_session_message_tool_call(const char **id, const char **name, const char **arguments,
+                                 const hf_session *s, size_t i, size_t j, hf_error *err)
 {
-	size_t n, i = 0;
-	char **texts = NULL;
-	cJSON *copy = NULL;
-	int rc;
-
-	if (!s || !cJSON_IsArray(turn))
-		return hf_err(err, HF_EINVAL, "hf_session_commit needs a session and a message array");
-	n = (size_t)cJSON_GetArraySize(turn);
-	if (!(texts = hf_calloc(n, sizeof(*texts))) || !(copy = cJSON_Duplicate(turn, 1)))
-		goto oom;
-	for (i = 0; i < n; i++)
-		if (!(texts[i] = cJSON_PrintUnformatted(cJSON_GetArrayItem(copy, (int)i))))
-			goto oom;
-	rc = hf_session_commit_texts(s, st, copy, texts, agent, usage, err);
-	goto out;
-oom:
-	rc = hf_err(err, HF_ENOMEM, "out of memory committing a turn of session '%s'", s->id);
-out:
-	free_texts(texts, n);
-	cJSON_Delete(copy);
-	return rc;
+	const cJSON *m = s && i < hf_msglist_count(&s->messages) ? hf_msglist_tree(&s->messages, i)
+	                                                         : NULL;
+	const cJSON *call = NULL, *fn;
+	if (m && j < (size_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(m, "tool_calls")))
+		call = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(m, "tool_calls"), (int)j);
+	if (!call)
+		return hf_err(err, m || !s || i >= hf_msglist_count(&s->messages) ? HF_EINVAL : HF_ENOMEM,
+		              "hf_session_message_tool_call: no tool call %zu in message %zu", j, i);
+	fn = cJSON_GetObjectItemCaseSensitive(call, "function");
+	if (id)
+		*id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(call, "id"));
+	if (name)
+		*name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(fn, "name"));
+	if (arguments)
+		*arguments = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(fn, "arguments"));
+	return HF_OK;
 }

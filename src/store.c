@@ -1,10 +1,11 @@
 /*
  * store.c - hf_store: the library's side of the session-store interface
  * (include/handoff/store.h). It checks arguments and session ids before an
- * implementation sees them, builds sessions from what load() reports, and
- * makes sure every failure comes back as an hf_code with a message.
+ * implementation sees them, builds sessions from what load() reports, makes
+ * sure every failure comes back as an hf_code with a message, and owns the
+ * commit of a turn (store.h).
  */
-#include "session.h"
+#include "store.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +87,14 @@ int hf_store_load(hf_session **out, hf_store *st, const char *id, hf_error *err)
 	return HF_OK;
 }
 
+int hf_store_open_session(hf_session **out, hf_store *st, const char *id, hf_error *err)
+{
+	int rc = hf_store_load(out, st, id, err);
+	if (rc == HF_ENOTFOUND)
+		rc = hf_session_new(out, id, err);
+	return rc;
+}
+
 int hf_store_loader_set(hf_store_loader *ld, const char *agent, const hf_usage *usage,
                         hf_error *err)
 {
@@ -95,7 +104,7 @@ int hf_store_loader_set(hf_store_loader *ld, const char *agent, const hf_usage *
 	if (agent && (rc = hf_session_set_agent(ld->session, agent, err)))
 		return rc;
 	if (usage)
-		ld->session->usage = *usage;
+		hf_session_set_usage(ld->session, usage);
 	return HF_OK;
 }
 
@@ -106,20 +115,79 @@ int hf_store_loader_add(hf_store_loader *ld, const char *json, size_t len, hf_er
 	return hf_session_add_stored(ld->session, json, len, err);
 }
 
-int hf_store_commit(hf_store *st, const char *id, size_t expected, const char *agent,
-                    const hf_usage *usage, const char *const *messages, size_t n,
-                    hf_error *err)
+/* ---- the commit of a turn ---- */
+
+int hf_commit_prepare(hf_commit *c, hf_session *s, hf_msglist *turn, const char *agent,
+                      const hf_usage *usage, hf_error *err)
 {
-	hf_usage none = { 0, 0, 0, 0 };
+	const char *holder = agent ? agent : hf_session_agent(s);
+	size_t i, n;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	if (!s || !turn)
+		return hf_err(err, HF_EINVAL, "a commit needs a session and a turn");
+	n = hf_msglist_count(turn);
+	if ((rc = hf_msglist_check(turn, "the turn", err)))
+		return rc;
+	if ((holder && !(c->agent = hf_strdup(holder))) ||
+	    !(c->texts = hf_calloc(n ? n : 1, sizeof(*c->texts))) || hf_session_reserve(s, n)) {
+		hf_commit_dispose(c);
+		return hf_err(err, HF_ENOMEM, "out of memory committing a turn of session '%s'",
+		              hf_session_id(s));
+	}
+	for (i = 0; i < n; i++)
+		c->texts[i] = hf_msglist_text(turn, i);
+	c->id = hf_session_id(s);
+	c->expected = hf_session_message_count(s);
+	if (usage)
+		c->usage = *usage;
+	c->turn = turn;
+	return HF_OK;
+}
+
+int hf_commit_write(hf_store *st, const hf_commit *c, hf_error *err)
+{
 	hf_error e;
 	int rc;
-	if ((rc = need_store(st, "hf_store_commit", err)) || (rc = hf_session_id_check(id, err)))
+	if ((rc = need_store(st, "commit", err)) || (rc = hf_session_id_check(c->id, err)))
 		return rc;
-	if (n && !messages)
-		return hf_err(err, HF_EINVAL, "hf_store_commit: %zu messages but no array", n);
 	hf_err_clear(&e);
-	rc = st->ops.commit(st->impl, id, expected, agent, usage ? usage : &none, messages, n, &e);
+	rc = st->ops.commit(st->impl, c->id, c->expected, c->agent, &c->usage, c->texts,
+	                    hf_msglist_count(c->turn), &e);
+	if (rc == HF_ECONFLICT && c->expected == 0)
+		return hf_err(err, HF_ECONFLICT,
+		              "session '%s' already exists in the store, but this session started "
+		              "empty: a session that may be stored must be loaded first "
+		              "(hf_store_open_session or hf_store_load); load it and retry",
+		              c->id);
 	return result(rc, &e, "commit", err);
+}
+
+void hf_commit_apply(hf_commit *c, hf_session *s)
+{
+	hf_session_apply(s, c->turn, c->agent, &c->usage);
+	c->agent = NULL;
+}
+
+void hf_commit_dispose(hf_commit *c)
+{
+	free(c->agent);
+	free(c->texts);
+	memset(c, 0, sizeof(*c));
+}
+
+int hf_store_commit_turn(hf_store *st, hf_session *s, hf_msglist *turn, const char *agent,
+                         const hf_usage *usage, hf_error *err)
+{
+	hf_commit c;
+	int rc;
+	if ((rc = hf_commit_prepare(&c, s, turn, agent, usage, err)))
+		return rc;
+	if (!st || (rc = hf_commit_write(st, &c, err)) == HF_OK)
+		hf_commit_apply(&c, s);
+	hf_commit_dispose(&c);
+	return rc;
 }
 
 int hf_store_set_agent(hf_store *st, const char *id, const char *agent, hf_error *err)

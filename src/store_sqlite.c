@@ -6,10 +6,12 @@
  * second writer of the same session gets HF_ECONFLICT. The schema is in
  * docs/sessions.md.
  */
-#include "session.h"
+#include "internal.h"
+#include "handoff/store.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,16 +93,31 @@ static const char *const queries[Q_N] = {
 typedef struct sqlite_store {
 	sqlite3 *db;
 	char *path;
+	bool readonly; /* opened by hf_store_open_sqlite_readonly */
 	sqlite3_stmt *q[Q_N];
 } sqlite_store;
 
 /* HF_ESTORE naming the database and what SQLite said. */
 static int db_err(const sqlite_store *d, hf_error *err, const char *what)
 {
-	bool busy = (sqlite3_errcode(d->db) & 0xff) == SQLITE_BUSY;
+	int code = sqlite3_errcode(d->db) & 0xff;
+	if (code == SQLITE_FULL || sqlite3_system_errno(d->db) == ENOSPC)
+		return hf_err(err, HF_ESTORE, "session database %s: %s: the disk is full; free some "
+		                              "space and try again", d->path, what);
+	if (code == SQLITE_READONLY)
+		return hf_err(err, HF_ESTORE, "session database %s: %s: the database is read-only "
+		                              "(check the permissions of the file and its directory)",
+		              d->path, what);
 	return hf_err(err, HF_ESTORE, "session database %s: %s: %s%s", d->path, what,
 	              sqlite3_errmsg(d->db),
-	              busy ? " (another process held it longer than 5 s; try again)" : "");
+	              code == SQLITE_BUSY ? " (another process held it longer than 5 s; try again)"
+	                                  : "");
+}
+
+/* Writing calls on a store opened for reading. */
+static int refuse_write(const sqlite_store *d, hf_error *err)
+{
+	return hf_err(err, HF_ESTORE, "session database %s was opened read-only", d->path);
 }
 
 /* Reset a statement for its next use. */
@@ -220,6 +237,8 @@ static int s_commit(void *impl, const char *id, size_t expected, const char *age
 	sqlite_store *d = impl;
 	int64_t count;
 	int rc;
+	if (d->readonly)
+		return refuse_write(d, err);
 	if (expected > INT64_MAX - n)
 		return hf_err(err, HF_EINVAL, "message count out of range");
 	if ((rc = exec_q(d, Q_BEGIN_WRITE, err)))
@@ -241,6 +260,8 @@ static int s_set_agent(void *impl, const char *id, const char *agent, hf_error *
 	sqlite_store *d = impl;
 	int64_t count;
 	int rc;
+	if (d->readonly)
+		return refuse_write(d, err);
 	if ((rc = exec_q(d, Q_BEGIN_WRITE, err)))
 		return rc;
 	if ((rc = stored_count(d, id, &count, err)) == HF_OK)
@@ -251,8 +272,11 @@ static int s_set_agent(void *impl, const char *id, const char *agent, hf_error *
 static int s_remove(void *impl, const char *id, hf_error *err)
 {
 	sqlite_store *d = impl;
-	sqlite3_stmt *s = q(d, Q_DELETE);
+	sqlite3_stmt *s;
 	int rc;
+	if (d->readonly)
+		return refuse_write(d, err);
+	s = q(d, Q_DELETE);
 	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
@@ -363,13 +387,13 @@ static void s_close(void *impl)
 
 /* ---- opening ---- */
 
-int hf_store_sqlite_path(char **out, const char *path, hf_error *err)
+int hf_store_default_path(char **out, hf_error *err)
 {
 	const char *env = getenv("HANDOFF_DB"), *base;
+	if (!out)
+		return hf_err(err, HF_EINVAL, "hf_store_default_path: out is NULL");
 	*out = NULL;
-	if (path && *path)
-		*out = hf_strdup(path);
-	else if (env && *env)
+	if (env && *env)
 		*out = hf_strdup(env);
 	else if ((base = getenv("XDG_STATE_HOME")) && base[0] == '/')
 		*out = hf_asprintf("%s/handoff/sessions.db", base);
@@ -379,6 +403,14 @@ int hf_store_sqlite_path(char **out, const char *path, hf_error *err)
 		return hf_err(err, HF_ESTORE, "no place for the session database: set HANDOFF_DB, "
 		                              "XDG_STATE_HOME or HOME, or pass a path");
 	return *out ? HF_OK : hf_err(err, HF_ENOMEM, "out of memory");
+}
+
+/* `path` when given, else the default. */
+static int resolve_path(char **out, const char *path, hf_error *err)
+{
+	if (!path || !*path)
+		return hf_store_default_path(out, err);
+	return (*out = hf_strdup(path)) ? HF_OK : hf_err(err, HF_ENOMEM, "out of memory");
 }
 
 /* Create the missing parent directories of path (mode 0700) and the file
@@ -410,34 +442,54 @@ static int create_file(const char *path, hf_error *err)
 	return HF_OK;
 }
 
-/* Create the schema in a new database, or check the version of an old one. */
-static int check_schema(sqlite_store *d, hf_error *err)
+/* The schema version and the number of schema objects, read without a
+ * transaction of our own (nothing is written). */
+static int read_schema(sqlite_store *d, int *version, int *objects, hf_error *err)
 {
 	sqlite3_stmt *s = NULL;
+	int rc = HF_OK;
+	if (sqlite3_prepare_v2(d->db, "SELECT (SELECT user_version FROM pragma_user_version),"
+	                              " (SELECT count(*) FROM sqlite_schema)", -1, &s, NULL) !=
+	            SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_ROW)
+		rc = db_err(d, err, "reading the schema version");
+	else {
+		*version = sqlite3_column_int(s, 0);
+		*objects = sqlite3_column_int(s, 1);
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* Refuse a database that is not ours, or newer than we understand. An
+ * empty one (version 0, no tables) is acceptable only when `empty_ok`. */
+static int check_version(const sqlite_store *d, int version, int objects, bool empty_ok,
+                         hf_error *err)
+{
+	if (version == 0 && objects > 0)
+		return hf_err(err, HF_ESTORE, "%s is not a handoff session database (it holds other "
+		                              "tables); choose another path", d->path);
+	if (version == 0 && !empty_ok)
+		return hf_err(err, HF_ESTORE, "%s is not a handoff session database (it is empty)",
+		              d->path);
+	if (version > SCHEMA_VERSION)
+		return hf_err(err, HF_ESTORE, "session database %s has schema version %d, newer than "
+		                              "this handoff understands (%d); use a newer handoff",
+		              d->path, version, SCHEMA_VERSION);
+	return HF_OK;
+}
+
+/* Create the schema in a new database, or check the version of an old one,
+ * under the write lock (another process may be creating it too). */
+static int check_schema(sqlite_store *d, hf_error *err)
+{
 	int version = -1, tables = 0, rc;
 	if (sqlite3_exec(d->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return db_err(d, err, "opening");
-	if (sqlite3_prepare_v2(d->db, "SELECT (SELECT user_version FROM pragma_user_version),"
-	                              " (SELECT count(*) FROM sqlite_schema)", -1, &s, NULL) ==
-	            SQLITE_OK &&
-	    sqlite3_step(s) == SQLITE_ROW) {
-		version = sqlite3_column_int(s, 0);
-		tables = sqlite3_column_int(s, 1);
-	}
-	sqlite3_finalize(s);
-	if (version < 0)
-		rc = db_err(d, err, "reading the schema version");
-	else if (version == 0 && tables > 0)
-		rc = hf_err(err, HF_ESTORE, "%s is not a handoff session database (it holds other "
-		                            "tables); choose another path", d->path);
-	else if (version == 0 && sqlite3_exec(d->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK)
+	if ((rc = read_schema(d, &version, &tables, err)) == HF_OK &&
+	    (rc = check_version(d, version, tables, true, err)) == HF_OK && version == 0 &&
+	    sqlite3_exec(d->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK)
 		rc = db_err(d, err, "creating the schema");
-	else if (version > SCHEMA_VERSION)
-		rc = hf_err(err, HF_ESTORE, "session database %s has schema version %d, newer than "
-		                            "this handoff understands (%d); use a newer handoff",
-		            d->path, version, SCHEMA_VERSION);
-	else
-		rc = HF_OK;
 	if (rc == HF_OK && sqlite3_exec(d->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		rc = db_err(d, err, "creating the schema");
 	if (rc)
@@ -458,10 +510,40 @@ static int set_wal(sqlite_store *d, hf_error *err)
 	return rc == SQLITE_OK ? HF_OK : db_err(d, err, "switching to WAL mode");
 }
 
-static int open_db(sqlite_store *d, hf_error *err)
+/* Whether this process may write path and create files beside it (the
+ * WAL needs its -wal and -shm files). */
+static bool writable(const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	size_t n;
+	if (!strcmp(path, ":memory:"))
+		return true;
+	if (access(path, W_OK) != 0)
+		return false;
+	if (!slash)
+		return access(".", W_OK | X_OK) == 0;
+	n = slash == path ? 1 : (size_t)(slash - path);
+	if (n >= sizeof(dir))
+		return true; /* too long to check here: SQLite will say */
+	memcpy(dir, path, n);
+	dir[n] = '\0';
+	return access(dir, W_OK | X_OK) == 0;
+}
+
+static int prepare_all(sqlite_store *d, hf_error *err)
 {
 	size_t i;
-	int rc;
+	for (i = 0; i < Q_N; i++)
+		if (sqlite3_prepare_v3(d->db, queries[i], -1, SQLITE_PREPARE_PERSISTENT, &d->q[i],
+		                       NULL) != SQLITE_OK)
+			return db_err(d, err, "preparing statements");
+	return HF_OK;
+}
+
+static int open_db(sqlite_store *d, hf_error *err)
+{
+	int version = 0, objects = 0, rc;
 	if (strcmp(d->path, ":memory:") && (rc = create_file(d->path, err)))
 		return rc;
 	rc = sqlite3_open_v2(d->path, &d->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
@@ -469,6 +551,14 @@ static int open_db(sqlite_store *d, hf_error *err)
 		return d->db ? db_err(d, err, "opening")
 		             : hf_err(err, HF_ENOMEM, "out of memory opening %s", d->path);
 	sqlite3_busy_timeout(d->db, BUSY_TIMEOUT_MS);
+	/* A file we may not write is refused now, not after a paid model call. */
+	if (sqlite3_db_readonly(d->db, "main") == 1 || !writable(d->path))
+		return hf_err(err, HF_ESTORE, "session database %s is read-only (check the "
+		                              "permissions of the file and its directory)", d->path);
+	/* Someone else's database is refused before anything is changed. */
+	if ((rc = read_schema(d, &version, &objects, err)) ||
+	    (rc = check_version(d, version, objects, true, err)))
+		return rc;
 	if ((rc = set_wal(d, err)))
 		return rc;
 	/* synchronous=NORMAL: with WAL a committed transaction survives the
@@ -479,14 +569,36 @@ static int open_db(sqlite_store *d, hf_error *err)
 		return db_err(d, err, "opening");
 	if ((rc = check_schema(d, err)))
 		return rc;
-	for (i = 0; i < Q_N; i++)
-		if (sqlite3_prepare_v3(d->db, queries[i], -1, SQLITE_PREPARE_PERSISTENT, &d->q[i],
-		                       NULL) != SQLITE_OK)
-			return db_err(d, err, "preparing statements");
-	return HF_OK;
+	return prepare_all(d, err);
 }
 
-int hf_store_open_sqlite(hf_store **out, const char *path, hf_error *err)
+/* Open for reading only: no file, WAL switch or schema is created, and
+ * the connection refuses every change (query_only). When the file may be
+ * written it is opened read-write all the same, so that closing it cleans
+ * up the -wal and -shm files as any last connection does; a file we may
+ * not write is opened SQLITE_OPEN_READONLY. */
+static int open_db_readonly(sqlite_store *d, hf_error *err)
+{
+	struct stat sb;
+	int version = 0, objects = 0, rc;
+	if (stat(d->path, &sb) != 0)
+		return hf_err(err, errno == ENOENT ? HF_ENOTFOUND : HF_ESTORE,
+		              "cannot open the session database %s: %s", d->path, strerror(errno));
+	rc = sqlite3_open_v2(d->path, &d->db,
+	                     writable(d->path) ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY, NULL);
+	if (rc != SQLITE_OK)
+		return d->db ? db_err(d, err, "opening")
+		             : hf_err(err, HF_ENOMEM, "out of memory opening %s", d->path);
+	sqlite3_busy_timeout(d->db, BUSY_TIMEOUT_MS);
+	if (sqlite3_exec(d->db, "PRAGMA query_only = ON", NULL, NULL, NULL) != SQLITE_OK)
+		return db_err(d, err, "opening");
+	if ((rc = read_schema(d, &version, &objects, err)) ||
+	    (rc = check_version(d, version, objects, false, err)))
+		return rc;
+	return prepare_all(d, err);
+}
+
+static int open_store(hf_store **out, const char *path, bool readonly, hf_error *err)
 {
 	static const hf_store_ops ops = { HF_STORE_OPS_VERSION, s_load, s_commit, s_set_agent,
 		                          s_remove, s_list, s_close };
@@ -497,10 +609,22 @@ int hf_store_open_sqlite(hf_store **out, const char *path, hf_error *err)
 	*out = NULL;
 	if (!(d = hf_calloc(1, sizeof(*d))))
 		return hf_err(err, HF_ENOMEM, "out of memory opening the session database");
-	if ((rc = hf_store_sqlite_path(&d->path, path, err)) || (rc = open_db(d, err)) ||
+	d->readonly = readonly;
+	if ((rc = resolve_path(&d->path, path, err)) ||
+	    (rc = readonly ? open_db_readonly(d, err) : open_db(d, err)) ||
 	    (rc = hf_store_new(out, &ops, d, err))) {
 		s_close(d);
 		return rc;
 	}
 	return HF_OK;
+}
+
+int hf_store_open_sqlite(hf_store **out, const char *path, hf_error *err)
+{
+	return open_store(out, path, false, err);
+}
+
+int hf_store_open_sqlite_readonly(hf_store **out, const char *path, hf_error *err)
+{
+	return open_store(out, path, true, err);
 }

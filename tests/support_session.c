@@ -56,12 +56,29 @@ cJSON *ts_turn(const char *user, const char *answer)
 	return t;
 }
 
+int ts_session_commit(hf_session *s, hf_store *st, const cJSON *turn, const char *agent,
+                      const hf_usage *usage, hf_error *err)
+{
+	hf_msglist l = HF_MSGLIST_INIT;
+	const cJSON *m;
+	int rc = HF_OK;
+	if (!cJSON_IsArray(turn))
+		return hf_err(err, HF_EINVAL, "ts_session_commit: the turn is not an array");
+	cJSON_ArrayForEach(m, turn)
+		if (!rc && hf_msglist_add(&l, cJSON_Duplicate(m, 1)))
+			rc = hf_err(err, HF_ENOMEM, "out of memory copying a turn");
+	if (!rc)
+		rc = hf_store_commit_turn(st, s, &l, agent, usage, err);
+	hf_msglist_dispose(&l);
+	return rc;
+}
+
 int ts_commit(hf_session *s, hf_store *st, const char *agent, const char *user,
               const char *answer, hf_error *err)
 {
 	hf_usage u = { 1, 10, 3, 13 };
 	cJSON *t = ts_turn(user, answer);
-	int rc = hf_session_commit(s, st, t, agent, &u, err);
+	int rc = ts_session_commit(s, st, t, agent, &u, err);
 	cJSON_Delete(t);
 	return rc;
 }
@@ -152,9 +169,14 @@ static void check_conflict(hf_store *st)
 	assert_int_equal(hf_session_message_count(b), 2);
 	assert_string_equal(hf_session_agent(b), "Triage agent");
 	assert_string_equal(hf_session_message_json(b, 1), before);
-	/* A new session object with an id already stored conflicts too. */
+	/* A new session object with an id already stored conflicts too, and
+	 * says that it should have been loaded (no other process is involved). */
 	assert_int_equal(hf_session_new(&fresh, "conf-shared", &err), HF_OK);
 	assert_int_equal(ts_commit(fresh, st, "x", "y", "z", &err), HF_ECONFLICT);
+	assert_true(ts_contains(err.message, "already exists in the store"));
+	assert_true(ts_contains(err.message, "hf_store_open_session"));
+	assert_false(ts_contains(err.message, "another process"));
+	assert_int_equal(hf_session_message_count(fresh), 0);
 	/* Reloaded, b goes on. */
 	hf_session_free(b);
 	assert_int_equal(hf_store_load(&b, st, "conf-shared", &err), HF_OK);
@@ -225,6 +247,27 @@ static void check_list_latest_delete(hf_store *st)
 	hf_store_delete(st, "empty", NULL);
 }
 
+/* Load or start: a new session when absent, the stored one after that. */
+static void check_open_session(hf_store *st)
+{
+	hf_session *s, *again;
+	hf_error err;
+	assert_int_equal(hf_store_open_session(&s, st, "conf-open", &err), HF_OK);
+	assert_int_equal(hf_session_message_count(s), 0);
+	assert_null(hf_session_agent(s));
+	assert_int_equal(list_of(st, 0, 0).n, 0); /* opening stores nothing */
+	ts_must_commit(s, st, "Spanish agent", "Hola", "Buenas");
+	assert_int_equal(hf_store_open_session(&again, st, "conf-open", &err), HF_OK);
+	assert_int_equal(hf_session_message_count(again), 2);
+	assert_string_equal(hf_session_agent(again), "Spanish agent");
+	assert_string_equal(hf_session_message_json(again, 1), hf_session_message_json(s, 1));
+	ts_must_commit(again, st, "Spanish agent", "Otra", "Vale");
+	hf_session_free(again);
+	hf_session_free(s);
+	assert_int_equal(hf_store_open_session(NULL, st, "conf-open", &err), HF_EINVAL);
+	assert_int_equal(hf_store_delete(st, "conf-open", &err), HF_OK);
+}
+
 static void check_bad_ids(hf_store *st)
 {
 	hf_session *s;
@@ -232,13 +275,14 @@ static void check_bad_ids(hf_store *st)
 	assert_int_equal(hf_store_load(&s, st, "../etc", &err), HF_EINVAL);
 	assert_int_equal(hf_store_delete(st, "", &err), HF_EINVAL);
 	assert_int_equal(hf_store_set_agent(st, "a b", "x", &err), HF_EINVAL);
-	assert_int_equal(hf_store_commit(st, "-x", 0, "x", NULL, NULL, 0, &err), HF_EINVAL);
+	assert_int_equal(hf_store_open_session(&s, st, "-x", &err), HF_EINVAL);
 }
 
 void ts_store_conformance(hf_store *st)
 {
 	check_round_trip(st);
 	check_conflict(st);
+	check_open_session(st);
 	check_list_latest_delete(st);
 	check_bad_ids(st);
 	assert_int_equal(list_of(st, 0, 0).n, 0);

@@ -7,7 +7,7 @@
 
 #include "support.h"
 
-#include "session.h"
+#include "store.h"
 
 /* cmocka group set-up that calls hf_global_init / hf_global_cleanup. */
 int ts_global_setup(void **state);
@@ -20,6 +20,11 @@ typedef struct ts_dbdir {
 } ts_dbdir;
 int ts_dbdir_setup(void **state);
 int ts_dbdir_teardown(void **state);
+
+/* Commit the messages of `turn` (a JSON array; it stays the caller's) as
+ * one turn through the store's commit (hf_store_commit_turn). */
+int ts_session_commit(hf_session *s, hf_store *st, const cJSON *turn, const char *agent,
+                      const hf_usage *usage, hf_error *err);
 
 /* A turn of two messages: the user's text and an assistant answer. */
 cJSON *ts_turn(const char *user, const char *answer);

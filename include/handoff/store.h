@@ -65,7 +65,11 @@ typedef struct hf_store_ops {
  * a missing operation; on failure impl stays the caller's. The library
  * checks session ids before calling an operation, turns a return value
  * outside hf_code into HF_ESTORE, and supplies a message when an operation
- * fails without one. */
+ * fails without one. Before commit it has checked every message of the
+ * turn; after commit succeeds it applies the turn to the session in memory
+ * in a step that cannot fail. A commit conflict for a session that started
+ * empty (expected 0) is reported in the library's words: the session
+ * already exists in the store and should have been loaded. */
 HF_EXTERN(int) hf_store_new(hf_store **out, const hf_store_ops *ops, void *impl,
                             hf_error *err);
 

@@ -4,7 +4,8 @@
  *
  * Exit statuses (documented in the README and in `handoff --help`):
  *   0 ok, 1 other error, 2 usage, 3 config/YAML, 4 auth, 5 network/HTTP,
- *   6 routing (max turns, handoff loop, unknown tool), 130 interrupted.
+ *   6 routing (max turns, handoff loop, unknown tool), 7 session conflict
+ *   (another writer changed the conversation), 130 interrupted.
  * stdout carries answers and requested data only; everything else goes to
  * stderr.
  */
@@ -23,7 +24,12 @@
 #define HF_EXIT_AUTH 4
 #define HF_EXIT_NET 5
 #define HF_EXIT_ROUTING 6
+#define HF_EXIT_CONFLICT 7
+#define HF_EXIT_REFUSAL 8
 #define HF_EXIT_INTERRUPTED 130
+
+/* The exit status for an hf_code (the table above). */
+int cli_exit_status(int code);
 
 /* Subcommands: argv[0] is the subcommand name. Return an exit status. */
 int hf_cmd_validate(int argc, char **argv);
@@ -39,11 +45,17 @@ int hf_cmd_sessions(int argc, char **argv);
 
 /* ---- common.c ---- */
 
-/* "handoff: error: <msg>" on stderr (red when colour is on); returns the
- * exit status for err->code. */
+/* "handoff: error: <msg>" on stderr (red when colour is on), then
+ * "handoff: hint: <flags>" when cli_hint has one; returns the exit status
+ * for err->code. */
 int cli_fail(const hf_error *err);
+/* The command-line flags that fix err (static text), or NULL: library
+ * messages name hf_client_options fields, the command names its flags. */
+const char *cli_hint(const hf_error *err);
 /* Usage error: prints "handoff CMD: <msg>" and a hint to --help; returns 2. */
 int cli_usage_error(const char *cmd, const char *fmt, ...);
+/* Fill err as "out of memory WHAT" (HF_ENOMEM); returns err. */
+hf_error *cli_oom_error(hf_error *err, const char *what);
 /* printf to stderr, for notices. */
 void cli_note(const char *fmt, ...);
 
@@ -52,6 +64,9 @@ void cli_note(const char *fmt, ...);
 char *cli_read_stdin(size_t max, size_t *len, bool *too_big);
 /* Parse a whole decimal number in [lo, hi]; false when s is not one. */
 bool cli_parse_long(const char *s, long lo, long hi, long *out);
+
+/* Columns a terminal uses to show UTF-8 text s (wide = 2, combining = 0). */
+size_t cli_text_width(const char *s);
 
 /* Whether colour is on for stream f: a TTY and NO_COLOR unset. */
 bool cli_color(FILE *f);
@@ -115,6 +130,8 @@ typedef struct cli_render {
 	bool mid_line;    /* text deltas printed, no newline yet */
 	bool streamed;    /* this turn's answer was printed as deltas */
 	uint64_t usage_reported; /* USAGE events whose call reported usage */
+	char *pending;    /* a whole answer, printed at DONE (not NUL-terminated) */
+	size_t pending_len;
 } cli_render;
 
 /* "N request(s), I input + O output = T tokens" into buf, or "N request(s),
@@ -125,9 +142,9 @@ void cli_usage_text(char *buf, size_t cap, const hf_usage *u, uint64_t reported)
 /* hf_event_fn that renders: answers on stdout, agent changes and notices
  * on stderr, or every event as one JSON line on stdout (see README). */
 int cli_render_event(const hf_event *ev, void *payload);
-/* Print one {"type":"error",...} line (JSON mode) or the error on stderr;
- * returns the exit status. */
-int cli_render_error(const cli_render *r, const hf_error *err);
+/* Print one {"type":"error",...} line (JSON mode) or the error on stderr,
+ * dropping an answer not printed yet; returns the exit status. */
+int cli_render_error(cli_render *r, const hf_error *err);
 
 /* Where a conversation comes from. */
 typedef struct cli_session_opts {

@@ -5,9 +5,6 @@
  */
 #include "cli.h"
 
-#include "session.h"
-
-#include <cjson/cJSON.h>
 #include <getopt.h>
 #include <langinfo.h>
 #include <locale.h>
@@ -121,31 +118,30 @@ static void cmd_agent(chat *c, const char *name)
 
 static void cmd_history(const chat *c)
 {
-	const cJSON *m;
-	if (!hf_session_message_count(c->s)) {
+	size_t i, j, n = hf_session_message_count(c->s);
+	hf_message m;
+	hf_error err;
+	if (!n) {
 		fprintf(stderr, "(no messages yet)\n");
 		return;
 	}
-	cJSON_ArrayForEach(m, hf_session_messages(c->s)) {
-		const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
-		const cJSON *content = cJSON_GetObjectItemCaseSensitive(m, "content");
-		const cJSON *calls = cJSON_GetObjectItemCaseSensitive(m, "tool_calls");
-		const char *r = cJSON_IsString(role) ? role->valuestring : "?";
-		if (!strcmp(r, "tool")) {
+	for (i = 0; i < n; i++) {
+		if (hf_session_message(&m, c->s, i, &err)) {
+			cli_fail(&err);
+			return;
+		}
+		if (!strcmp(m.role, "tool")) {
 			/* handoff results are shown with the call */
-		} else if (cJSON_IsArray(calls)) {
-			const cJSON *call;
-			cJSON_ArrayForEach(call, calls) {
-				const cJSON *fn = cJSON_GetObjectItemCaseSensitive(call, "function");
-				const cJSON *name = cJSON_GetObjectItemCaseSensitive(fn, "name");
-				const hf_agent *to = cJSON_IsString(name)
-				                             ? hf_graph_agent_by_tool(c->g, name->valuestring)
-				                             : NULL;
-				printf("  → %s\n", to ? hf_agent_name(to)
-				                      : (cJSON_IsString(name) ? name->valuestring : "?"));
+		} else if (m.tool_calls) {
+			for (j = 0; j < m.tool_calls; j++) {
+				const char *name = NULL;
+				const hf_agent *to;
+				hf_session_message_tool_call(NULL, &name, NULL, c->s, i, j, NULL);
+				to = name ? hf_graph_agent_by_tool(c->g, name) : NULL;
+				printf("  → %s\n", to ? hf_agent_name(to) : (name ? name : "?"));
 			}
-		} else if (cJSON_IsString(content)) {
-			printf("%s: %s\n", r, content->valuestring);
+		} else if (m.content) {
+			printf("%s: %s\n", m.role, m.content);
 		}
 	}
 }
@@ -337,6 +333,7 @@ int hf_cmd_chat(int argc, char **argv)
 	if (c.tty)
 		fputc('\n', stderr);
 out:
+	free(c.render.pending);
 	hf_session_free(c.s);
 	hf_store_free(c.st);
 	hf_client_free(c.client);

@@ -5,8 +5,6 @@
  * names line up), or the JSON the endpoint sent with --json.
  */
 #include "cli.h"
-#include "internal.h"
-#include "text.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
@@ -64,36 +62,43 @@ static bool is_cell(const cJSON *v)
 	return true;
 }
 
-static void scalar_text(hf_buf *b, const cJSON *v)
+static void scalar_text(FILE *b, const cJSON *v)
 {
 	if (cJSON_IsString(v))
-		hf_buf_puts(b, v->valuestring);
+		fputs(v->valuestring, b);
 	else if (cJSON_IsBool(v))
-		hf_buf_puts(b, cJSON_IsTrue(v) ? "yes" : "no");
+		fputs(cJSON_IsTrue(v) ? "yes" : "no", b);
 	else if (!cJSON_IsNumber(v))
-		hf_buf_puts(b, "-");
+		fputs("-", b);
 	else if (v->valuedouble == (double)(long long)v->valuedouble && v->valuedouble < 1e15 &&
 	         v->valuedouble > -1e15)
-		hf_buf_printf(b, "%lld", (long long)v->valuedouble);
+		fprintf(b, "%lld", (long long)v->valuedouble);
 	else
-		hf_buf_printf(b, "%g", v->valuedouble);
+		fprintf(b, "%g", v->valuedouble);
 }
 
 /* The text of a cell (owned): scalars as they read, lists joined by ", ". */
 static char *cell_text(const cJSON *v)
 {
-	hf_buf b = HF_BUF_INIT;
+	char *s = NULL;
+	size_t len;
+	FILE *b = open_memstream(&s, &len);
 	const cJSON *e;
+	if (!b)
+		return NULL;
 	if (cJSON_IsArray(v)) {
 		cJSON_ArrayForEach(e, v) {
 			if (e != v->child)
-				hf_buf_puts(&b, ", ");
-			scalar_text(&b, e);
+				fputs(", ", b);
+			scalar_text(b, e);
 		}
 	} else if (v) {
-		scalar_text(&b, v);
+		scalar_text(b, v);
 	}
-	char *s = hf_buf_detach(&b);
+	if (fclose(b) != 0) {
+		free(s);
+		s = NULL;
+	}
 	if (s)
 		clean(s);
 	return s;
@@ -112,7 +117,7 @@ static void print_row(char **cells, const size_t *width, size_t n)
 	for (i = 0; i < n; i++) {
 		fputs(cells[i], stdout);
 		if (i + 1 < n)
-			pad(width[i] - hf_text_width(cells[i]) + COLUMN_GAP);
+			pad(width[i] - cli_text_width(cells[i]) + COLUMN_GAP);
 	}
 	putchar('\n');
 }
@@ -162,7 +167,7 @@ static int print_table(const cJSON *list, const char *what)
 	for (i = 0; ok && i < ncols; i++) {
 		width[i] = 0;
 		for (r = 0; r <= nrows; r++) {
-			size_t w = hf_text_width(cells[r * ncols + i]);
+			size_t w = cli_text_width(cells[r * ncols + i]);
 			if (w > width[i])
 				width[i] = w;
 		}
@@ -228,8 +233,8 @@ static int print_detail(const cJSON *obj)
 	size_t i, w = 0;
 	bool ok = flatten(&p, "", obj);
 	for (i = 0; ok && i < p.n; i++)
-		if (hf_text_width(p.key[i]) > w)
-			w = hf_text_width(p.key[i]);
+		if (cli_text_width(p.key[i]) > w)
+			w = cli_text_width(p.key[i]);
 	for (i = 0; ok && i < p.n; i++) {
 		char *row[2] = { p.key[i], p.val[i] };
 		size_t width[1] = { w };

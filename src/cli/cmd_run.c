@@ -180,10 +180,14 @@ int hf_cmd_run(int argc, char **argv)
 	rc = hf_run(NULL, client, g, s, st, text, &ro, &err);
 	if (rc) {
 		status = cli_render_error(&render, &err);
-		if (st && rc != HF_ESTORE)
+		if (st && rc == HF_ECONFLICT)
+			fprintf(stderr, "handoff: this answer was not stored; the stored conversation "
+			                "is as the other writer left it\n");
+		else if (st && rc != HF_ESTORE)
 			fprintf(stderr, "handoff: the stored conversation is unchanged\n");
 	}
 out:
+	free(render.pending);
 	hf_session_free(s);
 	hf_store_free(st);
 	hf_client_free(client);

@@ -3,8 +3,6 @@
  * manage the conversations kept in the session database.
  */
 #include "cli.h"
-#include "session.h"
-#include "text.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -32,6 +30,7 @@ typedef struct args {
 typedef struct action {
 	const char *name;
 	bool takes_id;
+	bool writes;
 	int (*run)(hf_store *st, const args *a);
 	const char *help;
 } action;
@@ -53,15 +52,15 @@ typedef struct rows {
 static int keep_row(const hf_session_info *info, void *payload)
 {
 	rows *r = payload;
-	row *v = hf_realloc(r->v, (r->n + 1) * sizeof(*v));
+	row *v = realloc(r->v, (r->n + 1) * sizeof(*v));
 	if (!v) {
 		r->oom = true;
 		return 1;
 	}
 	r->v = v;
 	v[r->n].info = *info;
-	v[r->n].id = hf_strdup(info->id);
-	v[r->n].agent = hf_strdup(info->agent);
+	v[r->n].id = strdup(info->id);
+	v[r->n].agent = info->agent ? strdup(info->agent) : NULL;
 	if (!v[r->n].id || (info->agent && !v[r->n].agent))
 		r->oom = true;
 	r->n++;
@@ -137,7 +136,7 @@ static int list_json(const rows *r)
 /* Print s left-aligned in `width` terminal columns. */
 static void put_cell(const char *s, size_t width)
 {
-	size_t w = hf_text_width(s);
+	size_t w = cli_text_width(s);
 	fputs(s, stdout);
 	while (w++ < width)
 		putchar(' ');
@@ -148,7 +147,7 @@ static void list_table(const rows *r)
 	size_t wid = 2, wagent = 5, i;
 	char t[32];
 	for (i = 0; i < r->n; i++) {
-		size_t a = r->v[i].agent ? hf_text_width(r->v[i].agent) : 1;
+		size_t a = r->v[i].agent ? cli_text_width(r->v[i].agent) : 1;
 		if (strlen(r->v[i].id) > wid)
 			wid = strlen(r->v[i].id);
 		if (a > wagent)
@@ -172,10 +171,8 @@ static int run_list(hf_store *st, const args *a)
 	rows r = { NULL, 0, false };
 	hf_error err;
 	int rc = hf_store_list(st, (size_t)a->limit, keep_row, &r, &err);
-	if (rc == HF_OK && r.oom)
-		rc = hf_err(&err, HF_ENOMEM, "out of memory listing sessions");
-	if (rc == HF_OK && a->json && list_json(&r))
-		rc = hf_err(&err, HF_ENOMEM, "out of memory listing sessions");
+	if (rc == HF_OK && (r.oom || (a->json && list_json(&r))))
+		rc = cli_oom_error(&err, "listing sessions")->code;
 	else if (rc == HF_OK && !a->json && r.n == 0)
 		cli_note("no sessions in %s\n", a->path);
 	else if (rc == HF_OK && !a->json)
@@ -198,7 +195,7 @@ static char *handoff_target(const char *content)
 	const cJSON *name = cJSON_GetObjectItemCaseSensitive(doc, "assistant");
 	char *target = NULL;
 	if (cJSON_IsObject(doc) && cJSON_GetArraySize(doc) == 1 && cJSON_IsString(name))
-		target = hf_strdup(name->valuestring);
+		target = strdup(name->valuestring);
 	cJSON_Delete(doc);
 	return target;
 }
@@ -208,23 +205,23 @@ static char *handoff_target(const char *content)
  * before the first one); a handoff's call and result become one item. */
 static void walk(const hf_session *s, item_fn fn, void *payload)
 {
-	const cJSON *m;
+	size_t i, n = hf_session_message_count(s);
 	char *agent = NULL, *target;
-	cJSON_ArrayForEach(m, hf_session_messages(s)) {
-		const char *role = cJSON_GetObjectItemCaseSensitive(m, "role")->valuestring;
-		const char *text = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "content"));
-		if (!strcmp(role, "user")) {
-			fn(ITEM_USER, "user", text, payload);
-		} else if (!strcmp(role, "assistant")) {
-			if (text && *text)
-				fn(ITEM_AGENT, agent ? agent : "assistant", text, payload);
-		} else if ((target = handoff_target(text))) {
+	hf_message m;
+	for (i = 0; i < n; i++) {
+		if (hf_session_message(&m, s, i, NULL))
+			break;
+		if (!strcmp(m.role, "user")) {
+			fn(ITEM_USER, "user", m.content, payload);
+		} else if (!strcmp(m.role, "assistant")) {
+			if (m.content && *m.content)
+				fn(ITEM_AGENT, agent ? agent : "assistant", m.content, payload);
+		} else if ((target = handoff_target(m.content))) {
 			fn(ITEM_HANDOFF, target, NULL, payload);
 			free(agent);
 			agent = target;
 		} else {
-			fn(ITEM_TOOL, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "tool_call_id")),
-			   text, payload);
+			fn(ITEM_TOOL, m.tool_call_id, m.content, payload);
 		}
 	}
 	free(agent);
@@ -320,8 +317,17 @@ static int export_markdown(const hf_session *s)
 
 static int export_json(const hf_session *s)
 {
-	cJSON *doc = cJSON_CreateObject(), *msgs = cJSON_Duplicate(hf_session_messages(s), 1);
+	cJSON *doc = cJSON_CreateObject(), *msgs = cJSON_CreateArray(), *m;
 	hf_usage u = hf_session_usage(s);
+	size_t i;
+	for (i = 0; msgs && i < hf_session_message_count(s); i++) {
+		if (!(m = cJSON_Parse(hf_session_message_json(s, i)))) {
+			cJSON_Delete(msgs);
+			msgs = NULL;
+		} else {
+			cJSON_AddItemToArray(msgs, m);
+		}
+	}
 	if (!doc || !msgs) {
 		cJSON_Delete(doc);
 		cJSON_Delete(msgs);
@@ -347,8 +353,7 @@ static int run_export(hf_store *st, const args *a)
 	rc = a->markdown ? export_markdown(s) : export_json(s);
 	hf_session_free(s);
 	if (rc) {
-		hf_err(&err, HF_ENOMEM, "out of memory exporting the session");
-		return cli_fail(&err);
+		return cli_fail(cli_oom_error(&err, "exporting the session"));
 	}
 	return HF_EXIT_OK;
 }
@@ -367,7 +372,7 @@ static int run_delete(hf_store *st, const args *a)
 /* ---- the command ---- */
 
 static const action actions[] = {
-	{ "list", false, run_list,
+	{ "list", false, false, run_list,
 	  "usage: handoff sessions list [--json] [-n N] [--db PATH]\n\n"
 	  "Stored sessions, most recently used first: id, the agent holding the\n"
 	  "conversation, messages, last use (local time) and tokens used.\n\n"
@@ -375,19 +380,19 @@ static const action actions[] = {
 	  "      --json       one JSON array: id, agent, messages, created_at,\n"
 	  "                   updated_at (UTC, ISO 8601), usage\n"
 	  "  -n N             at most N sessions\n" DB_HELP },
-	{ "show", true, run_show,
+	{ "show", true, false, run_show,
 	  "usage: handoff sessions show ID [--db PATH]\n\n"
 	  "The conversation, readable: the user's messages, each agent's answers\n"
 	  "and every handoff (\"→ handed off to AGENT\").\n\n"
 	  "options:\n" DB_HELP },
-	{ "export", true, run_export,
+	{ "export", true, false, run_export,
 	  "usage: handoff sessions export ID [--format json|markdown] [--db PATH]\n\n"
 	  "The conversation on stdout. json (default): {\"id\", \"agent\", \"usage\",\n"
 	  "\"messages\"} with the messages in chat-completions format, as sent to the\n"
 	  "model. markdown: front matter (id, agent, messages, usage), then the turns.\n\n"
 	  "options:\n"
 	  "      --format F   json or markdown\n" DB_HELP },
-	{ "delete", true, run_delete,
+	{ "delete", true, true, run_delete,
 	  "usage: handoff sessions delete ID [--db PATH]\n\n"
 	  "Remove a conversation from the database.\n\n"
 	  "options:\n" DB_HELP },
@@ -404,28 +409,37 @@ static const char help_all[] =
 
 enum { OPT_DB = 1, OPT_JSON, OPT_FORMAT };
 
-/* Open the store and run the action. A database that does not exist yet
- * is not created: it simply holds no sessions. */
+/* Open the store and run the action. Reading actions open the database
+ * read-only and write nothing; a database that does not exist yet (or an
+ * empty file) is not created: it simply holds no sessions. */
 static int run_action(const action *act, args *a)
 {
 	struct stat sb;
 	hf_store *st;
 	hf_error err;
+	bool found;
 	int rc;
-	if (hf_store_sqlite_path(&a->path, a->db, &err))
+	if (a->db)
+		a->path = strdup(a->db);
+	else if (hf_store_default_path(&a->path, &err))
 		return cli_fail(&err);
-	if (stat(a->path, &sb) != 0 && errno == ENOENT) {
+	if (!a->path)
+		return cli_fail(cli_oom_error(&err, "opening the session database"));
+	found = stat(a->path, &sb) == 0;
+	if ((!found && errno == ENOENT) || (found && S_ISREG(sb.st_mode) && !sb.st_size)) {
 		if (act->takes_id) {
-			hf_err(&err, HF_ENOTFOUND, "no session '%s' in %s", a->id, a->path);
+			snprintf(err.message, sizeof(err.message), "no session '%s' in %s", a->id, a->path);
+			err.code = HF_ENOTFOUND;
 			return cli_fail(&err);
 		}
 		if (a->json)
 			printf("[]\n");
 		else
-			cli_note("no sessions in %s (it does not exist yet)\n", a->path);
+			cli_note("no sessions in %s (%s)\n", a->path,
+			         found ? "it is empty" : "it does not exist yet");
 		return HF_EXIT_OK;
 	}
-	if (hf_store_open_sqlite(&st, a->path, &err))
+	if ((act->writes ? hf_store_open_sqlite : hf_store_open_sqlite_readonly)(&st, a->path, &err))
 		return cli_fail(&err);
 	rc = act->run(st, a);
 	hf_store_free(st);
@@ -471,7 +485,7 @@ int hf_cmd_sessions(int argc, char **argv)
 	}
 	named = optind < argc;
 	name = named ? argv[optind++] : "list";
-	for (i = 0; i < HF_ARRAY_LEN(actions); i++)
+	for (i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
 		if (!strcmp(name, actions[i].name))
 			act = &actions[i];
 	if (help) {
@@ -497,6 +511,6 @@ int hf_cmd_sessions(int argc, char **argv)
 	if (a.id && hf_session_id_check(a.id, &err))
 		return cli_fail(&err);
 	rc = run_action(act, &a);
-	free(a.path);
+	hf_free(a.path);
 	return rc;
 }

@@ -10,10 +10,49 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <utf8proc.h>
 
 #ifndef HF_DATADIR
 #define HF_DATADIR "/usr/local/share/handoff"
 #endif
+
+int cli_exit_status(int code)
+{
+	switch (code) {
+	case HF_OK: return HF_EXIT_OK;
+	case HF_EINVAL: return HF_EXIT_USAGE;
+	case HF_ECONFIG: return HF_EXIT_CONFIG;
+	case HF_EAUTH: return HF_EXIT_AUTH;
+	case HF_ENET:
+	case HF_EHTTP:
+	case HF_EPROTOCOL: return HF_EXIT_NET;
+	case HF_EMAXTURNS:
+	case HF_ELOOP:
+	case HF_ETOOL: return HF_EXIT_ROUTING;
+	case HF_ECONFLICT: return HF_EXIT_CONFLICT;
+	case HF_EREFUSAL: return HF_EXIT_REFUSAL;
+	case HF_ECANCELLED: return HF_EXIT_INTERRUPTED;
+	default: return HF_EXIT_ERROR;
+	}
+}
+
+size_t cli_text_width(const char *s)
+{
+	const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
+	size_t width = 0;
+	while (*p) {
+		utf8proc_int32_t cp;
+		utf8proc_ssize_t n = utf8proc_iterate(p, -1, &cp);
+		if (n <= 0) { /* a stray byte: the terminal shows one replacement */
+			width++;
+			p++;
+			continue;
+		}
+		width += (size_t)utf8proc_charwidth(cp);
+		p += n;
+	}
+	return width;
+}
 
 bool cli_color(FILE *f)
 {
@@ -23,12 +62,50 @@ bool cli_color(FILE *f)
 	return isatty(fileno(f)) != 0;
 }
 
+/* The library names hf_client_options fields and environment variables; the
+ * command adds the flags that set them. */
+const char *cli_hint(const hf_error *err)
+{
+	const char *m = err->message;
+	switch (err->code) {
+	case HF_ECONFIG:
+		if (!strncmp(m, "no endpoint:", 12))
+			return "--base-url URL sets the endpoint for one command";
+		if (!strncmp(m, "no API key:", 11))
+			return "--api-key-env NAME or --api-key-file PATH gives the key to one "
+			       "command";
+		break;
+	case HF_EAUTH:
+		return "--api-key-env NAME or --api-key-file PATH picks another key";
+	case HF_ENET:
+		if (!strncmp(m, "TLS with ", 9))
+			return "--insecure skips the certificate check (test servers only)";
+		break;
+	case HF_EINVAL:
+		if (!strncmp(m, "the mock listens only on the loopback", 37))
+			return "--host 127.0.0.1 or --host ::1";
+		break;
+	}
+	return NULL;
+}
+
 int cli_fail(const hf_error *err)
 {
 	bool c = cli_color(stderr);
+	const char *hint = cli_hint(err);
 	fprintf(stderr, "%shandoff: error:%s %s\n", c ? "\033[31m" : "", c ? "\033[0m" : "",
 	        err->message[0] ? err->message : hf_code_name(err->code));
-	return hf_exit_status(err->code);
+	if (hint)
+		fprintf(stderr, "handoff: hint: %s\n", hint);
+	return cli_exit_status(err->code);
+}
+
+hf_error *cli_oom_error(hf_error *err, const char *what)
+{
+	err->code = HF_ENOMEM;
+	err->http_status = 0;
+	snprintf(err->message, sizeof(err->message), "out of memory %s", what);
+	return err;
 }
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)

@@ -130,9 +130,13 @@ int cli_render_event(const hf_event *ev, void *payload)
 		r->mid_line = r->streamed = ev->text_len > 0 || r->mid_line;
 		break;
 	case HF_EVENT_MESSAGE:
-		if (!r->streamed) {
-			fwrite(ev->text, 1, ev->text_len, stdout);
-			r->mid_line = ev->text_len > 0;
+		/* A whole (not streamed) answer waits for DONE: the turn may still
+		 * fail to be stored, and then it is not shown as if it had worked. */
+		free(r->pending);
+		r->pending = NULL;
+		if (!r->streamed && ev->text_len && (r->pending = malloc(ev->text_len))) {
+			memcpy(r->pending, ev->text, ev->text_len);
+			r->pending_len = ev->text_len;
 		}
 		end_line(r);
 		r->streamed = false;
@@ -142,6 +146,12 @@ int cli_render_event(const hf_event *ev, void *payload)
 		fprintf(stderr, "handoff: warning: %s\n", ev->text);
 		break;
 	case HF_EVENT_DONE:
+		if (r->pending) {
+			fwrite(r->pending, 1, r->pending_len, stdout);
+			r->mid_line = true;
+			free(r->pending);
+			r->pending = NULL;
+		}
 		end_line(r);
 		if (r->verbose) {
 			char u[256];
@@ -174,9 +184,11 @@ void cli_usage_text(char *buf, size_t cap, const hf_usage *u, uint64_t reported)
 		         missing == 1 ? "" : "s");
 }
 
-int cli_render_error(const cli_render *r, const hf_error *err)
+int cli_render_error(cli_render *r, const hf_error *err)
 {
-	int status = hf_exit_status(err->code);
+	int status = cli_exit_status(err->code);
+	free(r->pending); /* an answer that was not stored is not shown */
+	r->pending = NULL;
 	if (r->json) {
 		cJSON *o = cJSON_CreateObject();
 		if (o) {
@@ -233,9 +245,7 @@ int cli_open_session(hf_session **s, hf_store **st, const cli_session_opts *o, b
 		rc = cli_fail(&err);
 		goto fail;
 	}
-	rc = id && *st ? hf_store_load(s, *st, id, &err) : HF_ENOTFOUND;
-	if (rc == HF_ENOTFOUND)
-		rc = hf_session_new(s, id, &err);
+	rc = id && *st ? hf_store_open_session(s, *st, id, &err) : hf_session_new(s, id, &err);
 	if (rc) {
 		rc = cli_fail(&err);
 		goto fail;

@@ -535,12 +535,16 @@ int hf_mock_start(hf_mock **out, const hf_mock_options *opts, hf_error *err)
 	*out = NULL;
 	if (!opts)
 		opts = &defaults;
+	if (opts->version > HF_MOCK_OPTIONS_VERSION)
+		return hf_err(err, HF_EINVAL,
+		              "hf_mock_options version %u is newer than this library's %u",
+		              opts->version, (unsigned)HF_MOCK_OPTIONS_VERSION);
 	host = opts->host && *opts->host ? opts->host : "127.0.0.1";
 	if (!strcmp(host, "localhost"))
 		host = "127.0.0.1";
 	if (strcmp(host, "127.0.0.1") && strcmp(host, "::1"))
 		return hf_err(err, HF_EINVAL,
-		              "the mock listens only on the loopback: use --host 127.0.0.1 or ::1, "
+		              "the mock listens only on the loopback: its host must be 127.0.0.1 or ::1, "
 		              "not '%.100s'",
 		              host);
 	if (opts->latency_ms < 0)

@@ -159,6 +159,7 @@ static void test_errors(void **state)
 	assert_int_equal(p.status, 4);
 	assert_string_equal(p.out, "");
 	assert_true(ts_contains(p.err, "refused the API key (HTTP 401"));
+	assert_true(ts_contains(p.err, "handoff: hint: --api-key-env NAME or --api-key-file PATH"));
 	ts_proc_dispose(&p);
 
 	run(&p, NULL, json401);
@@ -174,7 +175,10 @@ static void test_errors(void **state)
 	/* No endpoint anywhere: exit 3 and what to set. */
 	ts_run_cli(&p, NULL, no_env, plain);
 	assert_int_equal(p.status, 3);
-	assert_true(ts_contains(p.err, "no endpoint: set HANDOFF_BASE_URL (or OPENAI_BASE_URL)"));
+	assert_true(ts_contains(p.err, "no endpoint: set base_url in hf_client_options, "
+	                               "HANDOFF_BASE_URL (or OPENAI_BASE_URL)"));
+	/* The command adds its own flag to the library's words. */
+	assert_true(ts_contains(p.err, "handoff: hint: --base-url URL sets the endpoint"));
 	ts_proc_dispose(&p);
 }
 

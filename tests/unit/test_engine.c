@@ -145,6 +145,154 @@ static void test_many_conversations_sqlite(void **state)
 	store_close(&ts);
 }
 
+/* ---- several turns per conversation ---- */
+
+#define CONVERSATIONS 60
+#define TURNS 3
+
+/* Conversations that submit their next turn from on_complete. */
+typedef struct chain {
+	hf_engine *e;
+	hf_store *store;
+	te_batch *b;
+	int turns[CONVERSATIONS]; /* completed, each HF_OK */
+	int failed;
+} chain;
+
+static void chain_submit(chain *ch, size_t i)
+{
+	hf_run_options o = HF_RUN_OPTIONS_INIT;
+	hf_error err;
+	o.payload = &ch->b->recs[i];
+	if (hf_engine_submit(&ch->b->recs[i].id, ch->e, te_graph(), ch->b->recs[i].session,
+	                     ch->store, te_input(i), &o, &err))
+		fail_msg("submit %zu: %s", i, err.message);
+}
+
+static void chain_on_complete(const hf_completion *c, void *payload)
+{
+	chain *ch = payload;
+	size_t i = (size_t)((te_rec *)c->payload - ch->b->recs);
+	if (c->code != HF_OK) {
+		ch->failed++;
+		return;
+	}
+	/* The session is the caller's again: its next turn, from here. */
+	if (++ch->turns[i] < TURNS)
+		chain_submit(ch, i);
+}
+
+/* `conversations` conversations whose next turn is submitted from their
+ * own on_complete, driven by the documented loop: hf_engine_perform's
+ * count includes those turns, so the loop ends only when every
+ * conversation had all its turns, each committed to the store. */
+static void run_chains(size_t conversations)
+{
+	temp_store ts;
+	te_endpoint ep;
+	te_batch b;
+	chain ch = { 0 };
+	hf_error err;
+	size_t i;
+	int n;
+
+	ch.store = store_open(&ts);
+	ch.b = &b;
+	hf_mock_log_clear(te_fast.mock);
+	te_endpoint_init(&ep, &te_fast, NULL, -1);
+	ep.engine.on_complete = chain_on_complete;
+	ep.engine.payload = &ch;
+	te_batch_init(&b, conversations, "chain");
+	if (hf_engine_new(&ch.e, &ep.engine, &err))
+		fail_msg("hf_engine_new: %s", err.message);
+	for (i = 0; i < conversations; i++)
+		chain_submit(&ch, i);
+	while ((n = hf_engine_perform(ch.e, 1000, &err)) > 0) {
+	}
+	assert_int_equal(n, 0);
+	assert_int_equal(ch.failed, 0);
+	for (i = 0; i < conversations; i++) {
+		/* Each turn adds the user's message and the answer; later turns
+		 * stay with the agent holding the conversation. */
+		size_t want = te_reference.messages[i % 2] + 2 * (TURNS - 1);
+		hf_session *stored;
+		assert_int_equal(ch.turns[i], TURNS);
+		assert_int_equal(hf_session_message_count(b.recs[i].session), want);
+		assert_int_equal(hf_store_load(&stored, ch.store, hf_session_id(b.recs[i].session),
+		                               &err), HF_OK);
+		assert_int_equal(hf_session_message_count(stored), want);
+		assert_string_equal(hf_session_agent(stored), te_expected_agent(i));
+		hf_session_free(stored);
+	}
+	/* Triage and the answering agent, then one call per later turn. */
+	assert_requests(&te_fast, conversations * (2 + (TURNS - 1)));
+	hf_engine_free(ch.e);
+	te_batch_dispose(&b);
+	store_close(&ts);
+}
+
+/* One conversation: each step that completes a turn leaves nothing in
+ * flight but the turn its callback just submitted. */
+static void test_resubmit_from_on_complete_one(void **state)
+{
+	(void)state;
+	run_chains(1);
+}
+
+static void test_resubmit_from_on_complete_many(void **state)
+{
+	(void)state;
+	run_chains(CONVERSATIONS);
+}
+
+/* Completions run by hf_engine_free that try to submit the next turn are
+ * refused (the engine is going away), and nothing is left queued. */
+typedef struct refusals {
+	hf_engine *e;
+	te_batch *b;
+	size_t completed, refused;
+} refusals;
+
+static void refuse_on_complete(const hf_completion *c, void *payload)
+{
+	refusals *r = payload;
+	te_rec *rec = c->payload;
+	hf_error err;
+	r->completed++;
+	assert_int_equal(c->code, HF_ECANCELLED);
+	if (hf_engine_submit(NULL, r->e, te_graph(), rec->session, NULL, "again", NULL, &err) ==
+	    HF_EINVAL && ts_contains(err.message, "being freed"))
+		r->refused++;
+}
+
+static void test_submit_during_free_refused(void **state)
+{
+	te_endpoint ep;
+	te_batch b;
+	refusals r = { 0 };
+	hf_error err;
+	size_t i;
+	(void)state;
+
+	te_endpoint_init(&ep, &te_slow, NULL, -1);
+	ep.engine.on_complete = refuse_on_complete;
+	ep.engine.payload = &r;
+	ep.engine.max_requests = 5;
+	te_batch_init(&b, 20, "refuse");
+	r.b = &b;
+	if (hf_engine_new(&r.e, &ep.engine, &err))
+		fail_msg("hf_engine_new: %s", err.message);
+	for (i = 0; i < 10; i++)
+		te_submit(r.e, &b, i, NULL);
+	run_for(r.e, 100); /* 5 in flight, 5 waiting to start */
+	for (; i < b.n; i++) /* queued */
+		te_submit(r.e, &b, i, NULL);
+	hf_engine_free(r.e);
+	assert_int_equal(r.completed, b.n);
+	assert_int_equal(r.refused, b.n);
+	te_batch_dispose(&b);
+}
+
 /* Turn ids are unique and every turn completes even when its input is
  * refused before any request (bad UTF-8): exactly once, with no events. */
 static void test_bad_input_completes_once(void **state)
@@ -396,6 +544,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_many_conversations_sqlite),
+		cmocka_unit_test(test_resubmit_from_on_complete_one),
+		cmocka_unit_test(test_resubmit_from_on_complete_many),
 		cmocka_unit_test(test_bad_input_completes_once),
 		cmocka_unit_test(test_drop_fails_each_once),
 		cmocka_unit_test(test_500_retried),
@@ -405,6 +555,7 @@ int main(void)
 		cmocka_unit_test(test_max_requests_waiting),
 		cmocka_unit_test(test_max_requests_retries),
 		cmocka_unit_test(test_free_in_flight),
+		cmocka_unit_test(test_submit_during_free_refused),
 	};
 	return cmocka_run_group_tests(tests, te_group_setup, te_group_teardown);
 }

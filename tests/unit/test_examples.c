@@ -242,6 +242,23 @@ static void test_engine_epoll(void **state)
 	free(path);
 }
 
+/* Several turns per conversation, each submitted from the previous one's
+ * completion: every turn runs before the loop ends, the first in each
+ * conversation through triage, the later ones at the agent holding it. */
+static void test_engine_multi_turn(void **state)
+{
+	char *path = example("engine_multi_turn"), *out, *err;
+	const char *argv[] = { path, "-n", "40", "-t", "3", NULL };
+	(void)state;
+
+	hf_mock_log_clear(mock);
+	assert_int_equal(run(path, argv, NULL, &out, &err), 0);
+	assert_string_equal(out, "conversations=40 turns=3 ok=120 failed=0 stayed=40\n");
+	assert_int_equal(hf_mock_log_count(mock), 40 * (2 + 1 + 1));
+	free(out), free(err);
+	free(path);
+}
+
 /* ---- http_service ---- */
 
 typedef struct http_reply {
@@ -398,6 +415,7 @@ int main(void)
 		cmocka_unit_test(test_multi_turn_resumes),
 		cmocka_unit_test(test_streaming),
 		cmocka_unit_test(test_engine_epoll),
+		cmocka_unit_test(test_engine_multi_turn),
 		cmocka_unit_test(test_http_service),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

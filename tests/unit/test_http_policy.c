@@ -81,9 +81,13 @@ static void test_http_error_messages(void **state)
 
 	assert_int_equal(hf_http_error(&err, 401, url, env429, strlen(env429), true), HF_EAUTH);
 	assert_true(ts_contains(err.message, "refused the API key (HTTP 401"));
-	assert_true(ts_contains(err.message, "check HANDOFF_API_KEY"));
+	assert_true(ts_contains(err.message, "check the key (HANDOFF_API_KEY, the variable named by "
+	                                     "api_key_env, or the key file)"));
+	assert_false(ts_contains(err.message, "--"));
 	assert_int_equal(hf_http_error(&err, 403, url, "", 0, false), HF_EAUTH);
 	assert_true(ts_contains(err.message, "wants an API key (HTTP 403"));
+	assert_true(ts_contains(err.message, "a key file (api_key_file, HANDOFF_API_KEY_FILE)"));
+	assert_false(ts_contains(err.message, "--"));
 	assert_true(ts_contains(err.message, "(empty body)"));
 
 	assert_int_equal(hf_http_error(&err, 404, url, "{\"error\":\"no such model\"}", 25, true),
@@ -111,7 +115,8 @@ static void test_net_error_messages(void **state)
 	             "Operation timed out after 1000 milliseconds", 0);
 	assert_true(ts_contains(err.message, "timed out: Operation timed out after 1000"));
 	hf_net_error(&err, CURLE_PEER_FAILED_VERIFICATION, "https://127.0.0.1:1/x", "", 0);
-	assert_true(ts_contains(err.message, "--insecure"));
+	assert_true(ts_contains(err.message, "the insecure option of hf_client_options"));
+	assert_false(ts_contains(err.message, "--"));
 }
 
 static void test_redact(void **state)

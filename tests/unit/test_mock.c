@@ -99,6 +99,23 @@ static void test_refuses_other_hosts_and_busy_ports(void **state)
 	hf_mock_stop(busy);
 }
 
+/* The installed header's options: HF_MOCK_OPTIONS_INIT and a zeroed struct
+ * start a mock; options from a newer header are refused. */
+static void test_options_version(void **state)
+{
+	hf_mock_options o = HF_MOCK_OPTIONS_INIT;
+	hf_mock *m = NULL;
+	hf_error err;
+	(void)state;
+	assert_int_equal(hf_mock_start(&m, &o, &err), HF_OK);
+	hf_mock_stop(m);
+	m = NULL;
+	o.version = HF_MOCK_OPTIONS_VERSION + 1;
+	assert_int_equal(hf_mock_start(&m, &o, &err), HF_EINVAL);
+	assert_null(m);
+	assert_true(ts_contains(err.message, "hf_mock_options version 2"));
+}
+
 static void test_ipv6_loopback(void **state)
 {
 	hf_mock_options o = { 0 };
@@ -563,6 +580,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_port_zero_and_url),
 		cmocka_unit_test(test_refuses_other_hosts_and_busy_ports),
+		cmocka_unit_test(test_options_version),
 		cmocka_unit_test(test_ipv6_loopback),
 		cmocka_unit_test(test_chat_reply_shape),
 		cmocka_unit_test(test_chat_bad_requests),

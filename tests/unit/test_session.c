@@ -1,6 +1,7 @@
 /*
  * test_session.c - session ids, the stored-message decoder, the message
- * text cache and the all-or-nothing commit of a turn.
+ * list, reading messages and the all-or-nothing commit of a turn (which the
+ * store owns: hf_store_commit_turn).
  */
 #include "support_session.h"
 
@@ -370,7 +371,7 @@ static void test_commit_appends(void **state)
 	cJSON *t1 = turn_of("Hola", "Spanish agent", "Buenas"), *t2 = turn_of("Hi", "English agent", "Hello");
 
 	assert_int_equal(hf_session_new(&s, "c1", &err), HF_OK);
-	assert_int_equal(hf_session_commit(s, st, t1, "Spanish agent", &u1, &err), HF_OK);
+	assert_int_equal(ts_session_commit(s, st, t1, "Spanish agent", &u1, &err), HF_OK);
 	assert_int_equal(p.commits, 1);
 	assert_int_equal(p.expected, 0);
 	assert_int_equal(p.n, 4);
@@ -380,9 +381,9 @@ static void test_commit_appends(void **state)
 	assert_string_equal(hf_session_agent(s), "Spanish agent");
 
 	/* Without a store the session alone changes. */
-	assert_int_equal(hf_session_commit(s, NULL, t2, "English agent", &u2, &err), HF_OK);
+	assert_int_equal(ts_session_commit(s, NULL, t2, "English agent", &u2, &err), HF_OK);
 	assert_int_equal(p.commits, 1);
-	assert_int_equal(hf_session_commit(s, st, t1, NULL, NULL, &err), HF_OK);
+	assert_int_equal(ts_session_commit(s, st, t1, NULL, NULL, &err), HF_OK);
 	assert_int_equal(p.expected, 8);
 	assert_string_equal(p.agent, "English agent"); /* NULL agent keeps the holder */
 	assert_int_equal(hf_session_message_count(s), 12);
@@ -396,8 +397,11 @@ static void test_commit_appends(void **state)
 	                    "{\"role\":\"assistant\",\"content\":\"Hello\"}");
 	/* The session holds copies: changing the caller's turn changes nothing. */
 	cJSON_ReplaceItemInObject(cJSON_GetArrayItem(t2, 3), "content", cJSON_CreateString("changed"));
-	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(hf_session_messages(s), 7),
-	                                        "content")->valuestring, "Hello");
+	{
+		hf_message m;
+		assert_int_equal(hf_session_message(&m, s, 7, &err), HF_OK);
+		assert_string_equal(m.content, "Hello");
+	}
 	cJSON_Delete(t1);
 	cJSON_Delete(t2);
 	hf_session_free(s);
@@ -418,11 +422,11 @@ static void test_commit_failure_changes_nothing(void **state)
 	size_t i;
 
 	assert_int_equal(hf_session_new(&s, "c2", &err), HF_OK);
-	assert_int_equal(hf_session_commit(s, st, t, "Spanish agent", &u, &err), HF_OK);
+	assert_int_equal(ts_session_commit(s, st, t, "Spanish agent", &u, &err), HF_OK);
 	before = snapshot(s);
 	for (i = 0; i < HF_ARRAY_LEN(codes); i++) {
 		p.rc = codes[i];
-		assert_int_equal(hf_session_commit(s, st, t, "English agent", &u, &err), codes[i]);
+		assert_int_equal(ts_session_commit(s, st, t, "English agent", &u, &err), codes[i]);
 		assert_string_equal(err.message, "probe store says no");
 		after = snapshot(s);
 		assert_string_equal(before, after);
@@ -432,13 +436,13 @@ static void test_commit_failure_changes_nothing(void **state)
 	p.rc = 0;
 	p.commits = 0;
 	bad = cJSON_Parse("[{\"role\":\"user\",\"content\":\"ok\"},{\"role\":\"system\",\"content\":\"x\"}]");
-	assert_int_equal(hf_session_commit(s, st, bad, "English agent", &u, &err), HF_EPROTOCOL);
+	assert_int_equal(ts_session_commit(s, st, bad, "English agent", &u, &err), HF_EPROTOCOL);
 	assert_true(ts_contains(err.message, "message 2 of the turn"));
 	assert_int_equal(p.commits, 0);
 	after = snapshot(s);
 	assert_string_equal(before, after);
 	free(after);
-	assert_int_equal(hf_session_commit(s, st, NULL, "x", &u, &err), HF_EINVAL);
+	assert_int_equal(ts_session_commit(s, st, NULL, "x", &u, &err), HF_EINVAL);
 	free(before);
 	cJSON_Delete(bad);
 	cJSON_Delete(t);
@@ -463,12 +467,12 @@ static void test_commit_allocation_failures(void **state)
 	int rc = HF_ENOMEM;
 
 	assert_int_equal(hf_session_new(&s, "c3", &err), HF_OK);
-	assert_int_equal(hf_session_commit(s, st, t, "Spanish agent", &u, &err), HF_OK);
+	assert_int_equal(ts_session_commit(s, st, t, "Spanish agent", &u, &err), HF_OK);
 	before = snapshot(s);
 	for (n = 1; rc != HF_OK; n++) {
 		p.commits = 0;
 		hf_failalloc_set(n);
-		rc = hf_session_commit(s, st, t, "English agent", &u, &err);
+		rc = ts_session_commit(s, st, t, "English agent", &u, &err);
 		hf_failalloc_set(0);
 		if (rc == HF_OK)
 			break;
@@ -488,6 +492,119 @@ static void test_commit_allocation_failures(void **state)
 #else
 	skip();
 #endif
+	(void)state;
+}
+
+/* Each message is held once: the turn's texts move into the session (the
+ * same pointers, no copy), and the parsed forms are dropped; the parsed
+ * form comes back on demand. */
+static void test_commit_moves_messages(void **state)
+{
+	hf_msglist turn = HF_MSGLIST_INIT;
+	const hf_msglist *h;
+	const char *texts[2];
+	hf_session *s;
+	hf_error err;
+	hf_message m;
+	assert_int_equal(hf_session_new(&s, "once", &err), HF_OK);
+	assert_int_equal(hf_msglist_add(&turn, cJSON_Parse("{\"role\":\"user\",\"content\":\"Hola\"}")),
+	                 HF_OK);
+	assert_int_equal(hf_msglist_add(&turn, cJSON_Parse("{\"role\":\"assistant\",\"content\":\"Buenas\"}")),
+	                 HF_OK);
+	texts[0] = hf_msglist_text(&turn, 0);
+	texts[1] = hf_msglist_text(&turn, 1);
+	assert_non_null(turn.v[0].tree);
+	assert_int_equal(hf_store_commit_turn(NULL, s, &turn, "Spanish agent", NULL, &err), HF_OK);
+	assert_int_equal(hf_msglist_count(&turn), 0);
+	h = hf_session_history(s);
+	assert_int_equal(hf_msglist_count(h), 2);
+	assert_ptr_equal(hf_msglist_text(h, 0), texts[0]);
+	assert_ptr_equal(hf_session_message_json(s, 1), texts[1]);
+	assert_null(h->v[0].tree);
+	assert_null(h->v[1].tree);
+	assert_int_equal(hf_msglist_role(h, 1), HF_ROLE_ASSISTANT);
+	assert_int_equal(hf_session_message(&m, s, 1, &err), HF_OK);
+	assert_non_null(h->v[1].tree);
+	assert_string_equal(m.role, "assistant");
+	assert_string_equal(m.content, "Buenas");
+	assert_null(m.tool_call_id);
+	assert_int_equal(m.tool_calls, 0);
+	assert_int_equal(hf_session_message(&m, s, 2, &err), HF_EINVAL);
+	hf_msglist_dispose(&turn);
+	hf_session_free(s);
+	(void)state;
+}
+
+/* A stored message is kept as its canonical text only until asked. */
+static void test_decoder_keeps_text_only(void **state)
+{
+	static const char rec[] = " {\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":"
+	                          "\"call_1\",\"type\":\"function\",\"function\":{\"name\":\"transfer_to_x\","
+	                          "\"arguments\":\"{}\"}}]}\n";
+	hf_session *s;
+	hf_error err;
+	hf_message m;
+	const char *id, *name, *args;
+	assert_int_equal(hf_session_new(&s, "dec", &err), HF_OK);
+	assert_int_equal(hf_session_add_stored(s, rec, strlen(rec), &err), HF_OK);
+	assert_null(hf_session_history(s)->v[0].tree);
+	assert_string_equal(hf_session_message_json(s, 0), "{\"role\":\"assistant\",\"content\":null,"
+	                    "\"tool_calls\":[{\"id\":\"call_1\",\"type\":\"function\",\"function\":"
+	                    "{\"name\":\"transfer_to_x\",\"arguments\":\"{}\"}}]}");
+	assert_int_equal(hf_session_message(&m, s, 0, &err), HF_OK);
+	assert_null(m.content);
+	assert_int_equal(m.tool_calls, 1);
+	assert_int_equal(hf_session_message_tool_call(&id, &name, &args, s, 0, 0, &err), HF_OK);
+	assert_string_equal(id, "call_1");
+	assert_string_equal(name, "transfer_to_x");
+	assert_string_equal(args, "{}");
+	assert_int_equal(hf_session_message_tool_call(&id, &name, &args, s, 0, 1, &err), HF_EINVAL);
+	hf_session_free(s);
+	(void)state;
+}
+
+/* The three steps of a commit: prepare changes nothing and makes every
+ * allocation; apply after a successful write cannot fail (no allocation
+ * at all: with every allocation failing it still applies the turn). */
+static void test_commit_steps(void **state)
+{
+	hf_usage u = { 1, 2, 3, 5 };
+	hf_session *s;
+	hf_error err;
+	probe p = { 0 };
+	hf_store *st = probe_store(&p);
+	hf_msglist turn = HF_MSGLIST_INIT;
+	hf_commit c;
+	char *before, *after;
+
+	assert_int_equal(hf_session_new(&s, "steps", &err), HF_OK);
+	assert_int_equal(hf_msglist_add(&turn, cJSON_Parse("{\"role\":\"user\",\"content\":\"Hi\"}")), HF_OK);
+	before = snapshot(s);
+	assert_int_equal(hf_commit_prepare(&c, s, &turn, "English agent", &u, &err), HF_OK);
+	after = snapshot(s);
+	assert_string_equal(before, after);
+	free(after);
+	assert_int_equal(p.commits, 0);
+	assert_string_equal(c.id, "steps");
+	assert_int_equal(c.expected, 0);
+	assert_int_equal(hf_commit_write(st, &c, &err), HF_OK);
+	assert_int_equal(p.commits, 1);
+	assert_string_equal(p.agent, "English agent");
+	after = snapshot(s);
+	assert_string_equal(before, after); /* the write alone does not touch s */
+	free(after);
+	if (hf_failalloc_enabled())
+		hf_failalloc_set(1);
+	hf_commit_apply(&c, s);
+	hf_failalloc_set(0);
+	hf_commit_dispose(&c);
+	assert_int_equal(hf_session_message_count(s), 1);
+	assert_string_equal(hf_session_agent(s), "English agent");
+	assert_int_equal(hf_session_usage(s).total_tokens, 5);
+	free(before);
+	hf_msglist_dispose(&turn);
+	hf_session_free(s);
+	hf_store_free(st);
 	(void)state;
 }
 
@@ -517,6 +634,9 @@ int main(void)
 		cmocka_unit_test(test_commit_appends),
 		cmocka_unit_test(test_commit_failure_changes_nothing),
 		cmocka_unit_test(test_commit_allocation_failures),
+		cmocka_unit_test(test_commit_moves_messages),
+		cmocka_unit_test(test_decoder_keeps_text_only),
+		cmocka_unit_test(test_commit_steps),
 		cmocka_unit_test(test_set_agent),
 	};
 	return cmocka_run_group_tests(tests, ts_global_setup, ts_global_teardown);

@@ -1,13 +1,20 @@
 /*
  * test_sessions_cli.c - `handoff sessions list|show|export|delete` on a
- * temporary database filled through the library.
+ * temporary database filled through the library; reading commands write
+ * nothing; a session conflict in `handoff run` has its own exit status.
  */
 #include "support_session.h"
+#include "support_mock.h"
 
+#include <fcntl.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 typedef ts_dbdir fixture;
 
@@ -32,7 +39,7 @@ static void fill(const char *db, const char *id, const char *turn_json, const ch
 	assert_non_null(turn);
 	assert_int_equal(hf_store_open_sqlite(&st, db, &err), HF_OK);
 	assert_int_equal(hf_session_new(&s, id, &err), HF_OK);
-	if (hf_session_commit(s, st, turn, agent, &u, &err))
+	if (ts_session_commit(s, st, turn, agent, &u, &err))
 		fail_msg("commit: %s", err.message);
 	hf_session_free(s);
 	hf_store_free(st);
@@ -285,6 +292,152 @@ static void test_continue_conflicts(void **state)
 	}
 }
 
+static int journal_header(const char *path)
+{
+	unsigned char h[20];
+	int fd = open(path, O_RDONLY), n;
+	assert_true(fd >= 0);
+	n = (int)read(fd, h, sizeof(h));
+	close(fd);
+	assert_int_equal(n, 20);
+	return h[18];
+}
+
+/* Reading commands write nothing: another program's database is refused
+ * and stays in its journal mode; an empty file gets no schema. */
+static void test_reading_writes_nothing(void **state)
+{
+	fixture *f = *state;
+	char *other = ts_path(f->dir, "other.db"), *empty = ts_path(f->dir, "empty.db");
+	sqlite3 *h;
+	struct stat sb;
+	ts_proc p;
+	const char *list_other[] = { "sessions", "list", "--db", other, NULL };
+	const char *show_other[] = { "sessions", "show", "x", "--db", other, NULL };
+	const char *list_empty[] = { "sessions", "list", "--db", empty, NULL };
+	const char *show_empty[] = { "sessions", "show", "x", "--db", empty, NULL };
+
+	assert_int_equal(sqlite3_open(other, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h, "CREATE TABLE notes (x)", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+	ts_run_cli(&p, NULL, NULL, list_other);
+	assert_int_equal(p.status, 1);
+	assert_true(ts_contains(p.err, "not a handoff session database"));
+	ts_proc_dispose(&p);
+	ts_run_cli(&p, NULL, NULL, show_other);
+	assert_int_equal(p.status, 1);
+	ts_proc_dispose(&p);
+	assert_int_equal(journal_header(other), 1); /* not switched to WAL */
+
+	ts_write(empty, "");
+	ts_run_cli(&p, NULL, NULL, list_empty);
+	assert_int_equal(p.status, 0);
+	assert_true(ts_contains(p.err, "no sessions"));
+	ts_proc_dispose(&p);
+	ts_run_cli(&p, NULL, NULL, show_empty);
+	assert_int_equal(p.status, 1);
+	assert_true(ts_contains(p.err, "no session 'x'"));
+	ts_proc_dispose(&p);
+	assert_int_equal(stat(empty, &sb), 0);
+	assert_int_equal(sb.st_size, 0); /* no schema created */
+
+	/* A store's own file: listed, and nothing left beside it. */
+	run(&p, f, "show", "demo", NULL, NULL);
+	assert_int_equal(p.status, 0);
+	ts_proc_dispose(&p);
+	free(other);
+	other = ts_path(f->dir, "sessions.db-shm");
+	assert_int_not_equal(stat(other, &sb), 0);
+	free(other);
+	free(empty);
+}
+
+/* `handoff run` on another program's database refuses before touching it. */
+static void test_run_refuses_foreign_database(void **state)
+{
+	fixture *f = *state;
+	char *other = ts_path(f->dir, "other.db");
+	sqlite3 *h;
+	ts_proc p;
+	const char *argv[] = { "run", "--mock", "--db", other, HF_SOURCE_DIR "/agents", "Hola", NULL };
+	assert_int_equal(sqlite3_open(other, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h, "CREATE TABLE notes (x)", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+	ts_run_cli(&p, NULL, NULL, argv);
+	assert_int_equal(p.status, 1);
+	assert_true(ts_contains(p.err, "not a handoff session database"));
+	assert_string_equal(p.out, "");
+	ts_proc_dispose(&p);
+	assert_int_equal(journal_header(other), 1);
+	free(other);
+}
+
+/* A session conflict: another writer adds a turn while `handoff run
+ * --no-stream` waits for its answer. The command exits 7, says the answer
+ * was not stored, and does not print it. */
+static void test_run_conflict_exit_status(void **state)
+{
+	fixture *f = *state;
+	hf_mock_options mo = { 0 };
+	hf_mock *m;
+	char *url, *base, *outp = ts_path(f->dir, "out"), *errp = ts_path(f->dir, "err"), *text;
+	char status_text[16];
+	hf_store *st;
+	hf_session *s;
+	hf_error err;
+	pid_t pid;
+	int status, tries;
+
+	mo.latency_ms = 5000; /* the reply waits; the other writer needs far less */
+	m = tm_start(&mo);
+	url = tm_base_url(m, "/v1");
+	base = malloc(strlen(url) + 16);
+	sprintf(base, "%s", url);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		const char *argv[] = { "run", "--no-stream", "--session", "demo", "--db", f->db,
+			               "--base-url", base, HF_SOURCE_DIR "/agents", "Otra pregunta", NULL };
+		ts_proc p;
+		ts_run_cli(&p, NULL, NULL, argv);
+		ts_write(outp, p.out);
+		ts_write(errp, p.err);
+		_exit(p.status);
+	}
+	/* Once the command's request has arrived it has loaded the session. */
+	for (tries = 0; hf_mock_log_count(m) == 0 && tries < 60000; tries++) {
+		struct timespec ms = { 0, 1000000 };
+		nanosleep(&ms, NULL);
+	}
+	assert_int_equal(hf_mock_log_count(m), 1);
+	assert_int_equal(hf_store_open_sqlite(&st, f->db, &err), HF_OK);
+	assert_int_equal(hf_store_load(&s, st, "demo", &err), HF_OK);
+	ts_must_commit(s, st, "Spanish agent", "meanwhile", "elsewhere");
+	hf_session_free(s);
+	hf_store_free(st);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	snprintf(status_text, sizeof(status_text), "%d", WEXITSTATUS(status));
+	assert_string_equal(status_text, "7");
+	text = ts_read(outp, NULL);
+	assert_string_equal(text, ""); /* the whole answer was not stored: not shown */
+	free(text);
+	text = ts_read(errp, NULL);
+	assert_true(ts_contains(text, "was changed by another process"));
+	assert_true(ts_contains(text, "not stored"));
+	free(text);
+	assert_int_equal(hf_store_open_sqlite(&st, f->db, &err), HF_OK);
+	assert_int_equal(hf_store_load(&s, st, "demo", &err), HF_OK);
+	assert_int_equal(hf_session_message_count(s), 6); /* the other writer's turn only */
+	hf_session_free(s);
+	hf_store_free(st);
+	hf_mock_stop(m);
+	free(url);
+	free(base);
+	free(outp);
+	free(errp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -296,6 +449,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_environment_and_missing_db, setup, ts_dbdir_teardown),
 		cmocka_unit_test_setup_teardown(test_help, setup, ts_dbdir_teardown),
 		cmocka_unit_test(test_continue_conflicts),
+		cmocka_unit_test_setup_teardown(test_reading_writes_nothing, setup, ts_dbdir_teardown),
+		cmocka_unit_test_setup_teardown(test_run_refuses_foreign_database, setup, ts_dbdir_teardown),
+		cmocka_unit_test_setup_teardown(test_run_conflict_exit_status, setup, ts_dbdir_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

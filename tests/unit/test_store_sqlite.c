@@ -1,10 +1,14 @@
 /*
  * test_store_sqlite.c - the default session store: round trips, file
- * modes, schema versions, conflicts, list order, delete, and several
- * processes writing one database at once.
+ * modes, schema versions, conflicts, list order, delete, several
+ * processes writing one database at once, reading without writing, and a
+ * database that cannot be written.
  */
 #include "support_session.h"
+#include "support_mock.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -191,26 +195,23 @@ static void test_default_path(void **state)
 		saved[i] = getenv(vars[i]) ? strdup(getenv(vars[i])) : NULL;
 		unsetenv(vars[i]);
 	}
-	assert_int_equal(hf_store_sqlite_path(&path, NULL, &err), HF_ESTORE);
+	assert_int_equal(hf_store_default_path(&path, &err), HF_ESTORE);
 	assert_true(ts_contains(err.message, "HANDOFF_DB"));
 	setenv("HOME", "/home/someone", 1);
-	assert_int_equal(hf_store_sqlite_path(&path, NULL, &err), HF_OK);
+	assert_int_equal(hf_store_default_path(&path, &err), HF_OK);
 	assert_string_equal(path, "/home/someone/.local/state/handoff/sessions.db");
 	free(path);
 	setenv("XDG_STATE_HOME", "relative/ignored", 1);
-	assert_int_equal(hf_store_sqlite_path(&path, NULL, &err), HF_OK);
+	assert_int_equal(hf_store_default_path(&path, &err), HF_OK);
 	assert_string_equal(path, "/home/someone/.local/state/handoff/sessions.db");
 	free(path);
 	setenv("XDG_STATE_HOME", "/state", 1);
-	assert_int_equal(hf_store_sqlite_path(&path, NULL, &err), HF_OK);
+	assert_int_equal(hf_store_default_path(&path, &err), HF_OK);
 	assert_string_equal(path, "/state/handoff/sessions.db");
 	free(path);
 	setenv("HANDOFF_DB", "/x/y.db", 1);
-	assert_int_equal(hf_store_sqlite_path(&path, NULL, &err), HF_OK);
+	assert_int_equal(hf_store_default_path(&path, &err), HF_OK);
 	assert_string_equal(path, "/x/y.db");
-	free(path);
-	assert_int_equal(hf_store_sqlite_path(&path, "given.db", &err), HF_OK);
-	assert_string_equal(path, "given.db");
 	free(path);
 	for (i = 0; i < 3; i++) {
 		if (saved[i])
@@ -297,9 +298,10 @@ static void test_processes_write_different_sessions(void **state)
 		assert_int_equal(hf_session_message_count(s), 2 * TURNS);
 		assert_int_equal(hf_session_usage(s).requests, TURNS);
 		for (i = 0; i < TURNS; i++) {
-			const cJSON *m = cJSON_GetArrayItem(hf_session_messages(s), 2 * i);
+			hf_message m;
+			assert_int_equal(hf_session_message(&m, s, (size_t)(2 * i), NULL), HF_OK);
 			snprintf(want, sizeof(want), "%d:%d", k, i);
-			assert_string_equal(cJSON_GetObjectItem(m, "content")->valuestring, want);
+			assert_string_equal(m.content, want);
 		}
 		hf_session_free(s);
 	}
@@ -408,12 +410,13 @@ static void check_whole_turns(hf_store *st, const char *id)
 	n = hf_session_message_count(s);
 	assert_int_equal(n % 2, 0);
 	for (i = 0; i < n; i++) {
-		const cJSON *m = cJSON_GetArrayItem(hf_session_messages(s), (int)i);
+		hf_message m;
+		assert_int_equal(hf_session_message(&m, s, i, NULL), HF_OK);
 		if (i % 2 == 0)
 			snprintf(want, sizeof(want), "%s %zu", id, i / 2);
 		else
 			snprintf(want, sizeof(want), "answer %zu", i / 2);
-		assert_string_equal(cJSON_GetObjectItem(m, "content")->valuestring, want);
+		assert_string_equal(m.content, want);
 	}
 	assert_int_equal(hf_session_usage(s).requests, n / 2);
 	hf_session_free(s);
@@ -491,7 +494,7 @@ static void test_allocation_failures(void **state)
 	ts_must_commit(s, st, "A", "first", "one");
 	for (n = 1, rc = HF_ENOMEM; rc != HF_OK; n++) {
 		hf_failalloc_set(n);
-		rc = hf_session_commit(s, st, turn, "B", &u, &err);
+		rc = ts_session_commit(s, st, turn, "B", &u, &err);
 		hf_failalloc_set(0);
 		if (rc == HF_OK)
 			break;
@@ -520,6 +523,159 @@ static void test_allocation_failures(void **state)
 	(void)state;
 }
 
+/* The journal mode byte pair of a database file's header (1 1: rollback
+ * journal, 2 2: WAL). */
+static int header_mode(const char *path)
+{
+	unsigned char h[20];
+	int fd = open(path, O_RDONLY), n;
+	assert_true(fd >= 0);
+	n = (int)read(fd, h, sizeof(h));
+	close(fd);
+	assert_int_equal(n, 20);
+	assert_int_equal(h[18], h[19]);
+	return h[18];
+}
+
+static bool exists(const char *path)
+{
+	struct stat sb;
+	return stat(path, &sb) == 0;
+}
+
+static bool exists_with(const char *path, const char *suffix)
+{
+	char buf[1024];
+	snprintf(buf, sizeof(buf), "%s%s", path, suffix);
+	return exists(buf);
+}
+
+/* Another program's database is refused before anything is written: its
+ * journal mode stays as it was (no WAL switch), no table is added. */
+static void test_foreign_database_untouched(void **state)
+{
+	fixture *f = *state;
+	char *other = ts_path(f->dir, "other.db");
+	hf_store *st = (hf_store *)1;
+	hf_error err;
+	exec_sql(other, "CREATE TABLE notes (x); INSERT INTO notes VALUES (1)");
+	assert_int_equal(header_mode(other), 1);
+	assert_int_equal(hf_store_open_sqlite(&st, other, &err), HF_ESTORE);
+	assert_null(st);
+	assert_true(ts_contains(err.message, "not a handoff session database"));
+	assert_int_equal(hf_store_open_sqlite_readonly(&st, other, &err), HF_ESTORE);
+	assert_true(ts_contains(err.message, "not a handoff session database"));
+	assert_int_equal(header_mode(other), 1);
+	assert_false(exists_with(other, "-wal"));
+	assert_int_equal(query_int(other, "SELECT count(*) FROM sqlite_schema"), 1);
+	free(other);
+}
+
+static int count_info(const hf_session_info *info, void *payload)
+{
+	(void)info;
+	++*(size_t *)payload;
+	return 0;
+}
+
+/* hf_store_open_sqlite_readonly writes nothing: a missing file is not
+ * created, an empty one is not given a schema, a store's sessions are read
+ * and every writing call is refused; no -wal or -shm file is left. */
+static void test_readonly_open(void **state)
+{
+	fixture *f = *state;
+	char *empty = ts_path(f->dir, "empty.db"), *missing = ts_path(f->dir, "missing.db");
+	hf_store *st;
+	hf_session *s;
+	hf_error err;
+	struct stat sb;
+	size_t n = 0;
+
+	assert_int_equal(hf_store_open_sqlite_readonly(&st, missing, &err), HF_ENOTFOUND);
+	assert_false(exists(missing));
+	ts_write(empty, "");
+	assert_int_equal(hf_store_open_sqlite_readonly(&st, empty, &err), HF_ESTORE);
+	assert_true(ts_contains(err.message, "empty"));
+	assert_int_equal(stat(empty, &sb), 0);
+	assert_int_equal(sb.st_size, 0);
+
+	st = open_store(f->db);
+	assert_int_equal(hf_session_new(&s, "ro", &err), HF_OK);
+	ts_must_commit(s, st, "Spanish agent", "Hola", "Buenas");
+	hf_session_free(s);
+	hf_store_free(st);
+	assert_false(exists_with(f->db, "-wal"));
+	assert_int_equal(hf_store_open_sqlite_readonly(&st, f->db, &err), HF_OK);
+	assert_int_equal(hf_store_list(st, 0, count_info, &n, &err), HF_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(hf_store_load(&s, st, "ro", &err), HF_OK);
+	assert_int_equal(hf_session_message_count(s), 2);
+	assert_int_equal(ts_commit(s, st, "A", "more", "no", &err), HF_ESTORE);
+	assert_true(ts_contains(err.message, "read-only"));
+	assert_int_equal(hf_store_set_agent(st, "ro", "A", &err), HF_ESTORE);
+	assert_int_equal(hf_store_delete(st, "ro", &err), HF_ESTORE);
+	assert_int_equal(hf_session_message_count(s), 2);
+	hf_session_free(s);
+	hf_store_free(st);
+	assert_false(exists_with(f->db, "-wal"));
+	assert_false(exists_with(f->db, "-shm"));
+	assert_int_equal(query_int(f->db, "SELECT message_count FROM sessions"), 2);
+	free(empty);
+	free(missing);
+}
+
+/* A database this process may not write fails when it is opened, before a
+ * turn makes (and pays for) a model call: the mock sees no request. Run in
+ * a child as an unprivileged user (root may write anything). */
+static void test_readonly_database_no_model_call(void **state)
+{
+	fixture *f = *state;
+	hf_mock *m = tm_start(NULL);
+	char *url = tm_base_url(m, "/v1");
+	hf_store *st = open_store(f->db);
+	hf_session *s;
+	hf_error err;
+	pid_t pid;
+	int status;
+
+	assert_int_equal(hf_session_new(&s, "locked", &err), HF_OK);
+	ts_must_commit(s, st, "Spanish agent", "Hola", "Buenas");
+	hf_session_free(s);
+	hf_store_free(st);
+	assert_int_equal(chmod(f->dir, 0755), 0);
+	assert_int_equal(chmod(f->db, 0444), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		hf_client_options co = HF_CLIENT_OPTIONS_INIT;
+		hf_graph *g;
+		hf_client *c;
+		if (getuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0))
+			_exit(20);
+		co.base_url = url;
+		if (hf_graph_load(&g, HF_SOURCE_DIR "/agents", NULL, &err) ||
+		    hf_client_new(&c, &co, g, &err))
+			_exit(21);
+		if (hf_store_open_sqlite(&st, f->db, &err) == HF_OK) {
+			/* opened: the turn would only fail at its commit */
+			if (hf_store_load(&s, st, "locked", &err) == HF_OK)
+				hf_run(NULL, c, g, s, st, "Hello", NULL, &err);
+			_exit(22);
+		}
+		_exit(err.code == HF_ESTORE && ts_contains(err.message, "read-only") &&
+		      ts_contains(err.message, f->db) ? 0 : 23);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(hf_mock_log_count(m), 0);
+	assert_false(exists_with(f->db, "-shm"));
+	assert_int_equal(chmod(f->db, 0600), 0);
+	assert_int_equal(query_int(f->db, "SELECT message_count FROM sessions"), 2);
+	hf_mock_stop(m);
+	free(url);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -528,6 +684,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_schema_versions, ts_dbdir_setup, ts_dbdir_teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_row, ts_dbdir_setup, ts_dbdir_teardown),
 		cmocka_unit_test_setup_teardown(test_default_path, ts_dbdir_setup, ts_dbdir_teardown),
+		cmocka_unit_test_setup_teardown(test_foreign_database_untouched, ts_dbdir_setup, ts_dbdir_teardown),
+		cmocka_unit_test_setup_teardown(test_readonly_open, ts_dbdir_setup, ts_dbdir_teardown),
+		cmocka_unit_test_setup_teardown(test_readonly_database_no_model_call, ts_dbdir_setup, ts_dbdir_teardown),
 		cmocka_unit_test_setup_teardown(test_allocation_failures, ts_dbdir_setup, ts_dbdir_teardown),
 		cmocka_unit_test_setup_teardown(test_processes_write_different_sessions, ts_dbdir_setup, ts_dbdir_teardown),
 		cmocka_unit_test_setup_teardown(test_processes_race_one_session, ts_dbdir_setup, ts_dbdir_teardown),
