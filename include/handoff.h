@@ -83,7 +83,8 @@ typedef enum hf_code {
 	HF_ECANCELLED = -12, /* cancelled by a callback or hf_engine_cancel */
 	HF_ENOMEM = -13,     /* out of memory */
 	HF_ELIMIT = -14,     /* a size or count limit was exceeded */
-	HF_ECONFLICT = -15   /* the session changed under us (another writer) */
+	HF_ECONFLICT = -15,  /* the session changed under us (another writer) */
+	HF_EREFUSAL = -16    /* the model refused to answer (its words in the message) */
 } hf_code;
 
 #define HF_ERROR_MESSAGE_MAX 1024
@@ -104,11 +105,9 @@ HF_EXTERN(const hf_error *) hf_error_last(void);
 /* Static, lower-case name of a code ("config", "auth", ...). */
 HF_EXTERN(const char *) hf_code_name(int code);
 
-/* Deprecated, to be removed in 0.2: the `handoff` command's exit statuses
- * are the command's own (README "Exit statuses"). This returns the 0.1
- * table: 0 ok, 1 other (HF_ECONFLICT included), 2 usage, 3 config, 4 auth,
- * 5 network/HTTP, 6 routing (max turns, loop, unknown tool), 130
- * interrupted. */
+/* The documented exit status of the `handoff` command for a code:
+ * 0 ok, 1 other, 2 usage, 3 config, 4 auth, 5 network/HTTP, 6 routing
+ * (max turns, loop, unknown tool), 8 refusal, 130 interrupted. */
 HF_EXTERN(int) hf_exit_status(int code);
 
 /* Release memory the library handed to the caller as an owned string. */
@@ -236,7 +235,7 @@ typedef struct hf_client hf_client;
 #define HF_AUTH_BEARER 0x1    /* Authorization: Bearer KEY (default) */
 #define HF_AUTH_X_API_KEY 0x2 /* x-api-key: KEY */
 
-#define HF_CLIENT_OPTIONS_VERSION 1
+#define HF_CLIENT_OPTIONS_VERSION 2 /* 1 is still accepted (no deadline_ms) */
 
 /* Settings that override everything else (flags). Zero / NULL fields are
  * "not set": they fall back to the environment (HANDOFF_BASE_URL,
@@ -262,10 +261,13 @@ typedef struct hf_client_options {
 	int insecure;                 /* non-zero: skip TLS verification */
 	const char *const *headers;   /* extra "Name: value" lines, NULL-terminated */
 	int require_key;              /* non-zero: a missing key is HF_ECONFIG */
+	long deadline_ms;             /* (version 2) one request with all its retries and
+	                                 the waits between them; 0 = default 1.5 × the
+	                                 whole-request timeout (900 s) */
 } hf_client_options;
 
 #define HF_CLIENT_OPTIONS_INIT \
-	{ HF_CLIENT_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0, NULL, NULL, 0, 0, 0, -1, 0, 0, 0, NULL, 0 }
+	{ HF_CLIENT_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0, NULL, NULL, 0, 0, 0, -1, 0, 0, 0, NULL, 0, 0 }
 
 /* Create a client: resolves settings from `opts` (may be NULL), the
  * environment and `graph` (may be NULL; its endpoint defaults apply), and
@@ -314,6 +316,9 @@ typedef struct hf_event {
 	hf_usage usage;        /* USAGE (one call), DONE (whole turn) */
 	const hf_error *error; /* ERROR */
 	const char *session_id;
+	uint64_t usage_reported; /* USAGE, DONE: how many of usage.requests model calls
+	                          * reported their usage (tokens count only those);
+	                          * 0: the endpoint sent none, the tokens are unknown */
 } hf_event;
 
 /* Return 0 to go on; any other value cancels the turn (HF_ECANCELLED). */
@@ -342,8 +347,12 @@ typedef struct hf_ask_options {
 #define HF_ASK_OPTIONS_INIT { HF_ASK_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 1, NULL, NULL, NULL }
 
 /* One chat completion of `input`. *answer (may be NULL) receives the owned
- * text; *usage (may be NULL) the usage. Errors: HF_EAUTH, HF_ENET, HF_EHTTP,
- * HF_EPROTOCOL, HF_ECANCELLED, HF_EINVAL (input not UTF-8 or too large). */
+ * text; *usage (may be NULL) the usage (zero when the endpoint reported none:
+ * the USAGE event comes only when it did). Errors: HF_EAUTH, HF_ENET,
+ * HF_EHTTP, HF_EPROTOCOL, HF_ECANCELLED, HF_EINVAL (input not UTF-8 or too
+ * large), HF_EREFUSAL (the model refused: its words in err), HF_ELIMIT (no
+ * answer: the model stopped at its token limit, or a reply over the size
+ * limit). */
 HF_EXTERN(int) hf_ask(char **answer, hf_usage *usage, hf_client *c, const char *input,
                       const hf_ask_options *opts, hf_error *err);
 
@@ -510,7 +519,9 @@ typedef struct hf_run_options {
  * failure neither the store nor `session` changes. *answer (may be NULL)
  * receives the owned final text.
  * Errors: HF_EINVAL (input), HF_EAUTH, HF_ENET, HF_EHTTP, HF_EPROTOCOL,
- * HF_EMAXTURNS, HF_ELOOP, HF_ETOOL, HF_ESTORE, HF_ECONFLICT, HF_ECANCELLED. */
+ * HF_EMAXTURNS, HF_ELOOP, HF_ETOOL, HF_ESTORE, HF_ECONFLICT, HF_ECANCELLED,
+ * HF_EREFUSAL (a model refused), HF_ELIMIT (a model stopped at its token
+ * limit without answering, or a size limit). */
 HF_EXTERN(int) hf_run(char **answer, hf_client *c, const hf_graph *graph,
                       hf_session *session, hf_store *store, const char *input,
                       const hf_run_options *opts, hf_error *err);

@@ -366,10 +366,17 @@ int hf_chat_error_envelope(const cJSON *root, hf_error *err)
 	if (!e || cJSON_IsNull(e))
 		return HF_OK;
 	msg = cJSON_IsObject(e) ? cJSON_GetObjectItemCaseSensitive(e, "message") : e;
-	if (cJSON_IsObject(e))
+	kind[0] = '\0';
+	if (cJSON_IsObject(e)) {
 		error_kind(kind, sizeof(kind), e);
-	else
-		kind[0] = '\0';
+	} else if (cJSON_IsString(e) && *e->valuestring &&
+	           cJSON_IsString(cJSON_GetObjectItemCaseSensitive(root, "message"))) {
+		/* {"error":"TypeError","message":"…"} (Express, Next.js, …) */
+		char t[96];
+		clean_copy(t, sizeof(t), e->valuestring);
+		snprintf(kind, sizeof(kind), "%s: ", t);
+		msg = cJSON_GetObjectItemCaseSensitive(root, "message");
+	}
 	if (cJSON_IsString(msg) && *msg->valuestring)
 		clean_copy(text, sizeof(text), msg->valuestring);
 	else
@@ -398,6 +405,8 @@ int hf_reply_check(hf_reply *r, hf_error *err)
 	size_t i;
 	if (r->content && !hf_utf8_valid(r->content, strlen(r->content), NULL))
 		return hf_err(err, HF_EPROTOCOL, "the reply's text is not valid UTF-8");
+	if (r->refusal && !hf_utf8_valid(r->refusal, strlen(r->refusal), NULL))
+		return hf_err(err, HF_EPROTOCOL, "the reply's refusal is not valid UTF-8");
 	for (i = 0; i < r->ncalls; i++) {
 		hf_tool_call *c = &r->calls[i];
 		if (!c->name || !*c->name)
@@ -419,6 +428,26 @@ int hf_reply_check(hf_reply *r, hf_error *err)
 	return HF_OK;
 }
 
+int hf_reply_unanswered(const hf_reply *r, const char *who, hf_error *err)
+{
+	char words[640];
+	if (r->refusal && *r->refusal) {
+		clean_copy(words, sizeof(words), r->refusal);
+		return hf_err(err, HF_EREFUSAL, "%s refused to answer: %s", who, words);
+	}
+	if (r->finish_reason && !strcmp(r->finish_reason, "length"))
+		return hf_err(err, HF_ELIMIT, "%s hit its token limit before answering "
+		              "(finish_reason \"length\"); raise max_tokens or shorten the "
+		              "conversation", who);
+	if (r->finish_reason && strcmp(r->finish_reason, "stop") &&
+	    strcmp(r->finish_reason, "tool_calls") && strcmp(r->finish_reason, "function_call")) {
+		clean_copy(words, 96, r->finish_reason);
+		return hf_err(err, HF_ELIMIT, "%s stopped without an answer (finish_reason \"%s\")",
+		              who, words);
+	}
+	return HF_OK;
+}
+
 void hf_reply_dispose(hf_reply *r)
 {
 	size_t i;
@@ -431,6 +460,7 @@ void hf_reply_dispose(hf_reply *r)
 	}
 	free(r->calls);
 	free(r->content);
+	free(r->refusal);
 	free(r->finish_reason);
 	memset(r, 0, sizeof(*r));
 }
@@ -486,10 +516,11 @@ static int parse_reply(hf_reply *out, const cJSON *root, hf_error *err)
 	if (!cJSON_IsObject(choice) || !cJSON_IsObject(msg))
 		return hf_err(err, HF_EPROTOCOL, "the reply's first choice has no message");
 	if (!opt_string(&out->content, msg, "content", &nomem) ||
+	    !opt_string(&out->refusal, msg, "refusal", &nomem) ||
 	    !opt_string(&out->finish_reason, choice, "finish_reason", &nomem))
 		return nomem ? hf_err(err, HF_ENOMEM, "out of memory reading the reply")
-		             : hf_err(err, HF_EPROTOCOL,
-		                      "the reply's content or finish_reason is not a string");
+		             : hf_err(err, HF_EPROTOCOL, "the reply's content, refusal or "
+		                      "finish_reason is not a string");
 	if (out->content && !*out->content) { /* as the SDK: empty text is no text */
 		free(out->content);
 		out->content = NULL;
@@ -544,8 +575,23 @@ int hf_chat_parse(cJSON **root, const char *s, size_t len, const char *what, hf_
 {
 	int rc;
 	*root = hf_json_parse(s, len);
-	if (!*root)
+	if (!*root) {
+		/* cJSON refuses a lone UTF-16 surrogate (\ud83d without its
+		 * other half): say so when that is all that is wrong. */
+		char *marked = NULL;
+		size_t mlen = 0;
+		unsigned first = 0;
+		cJSON *probe = NULL;
+		if (hf_utf8_valid(s, len, NULL) &&
+		    hf_json_mark_surrogates(&marked, &mlen, &first, s, len) > 0)
+			probe = hf_json_parse(marked, mlen);
+		free(marked);
+		cJSON_Delete(probe);
+		if (probe)
+			return hf_err(err, HF_EPROTOCOL, "%s has a lone UTF-16 surrogate (\\u%04x) "
+			              "that no other half completes", what, first);
 		return hf_err(err, HF_EPROTOCOL, "%s is not valid JSON (%zu bytes)", what, len);
+	}
 	rc = hf_chat_error_envelope(*root, err);
 	if (rc == HF_OK && has_nul_escape(s, len))
 		rc = hf_err(err, HF_EPROTOCOL,

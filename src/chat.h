@@ -19,6 +19,7 @@ typedef struct hf_tool_call {
 /* One parsed model reply (choices[0] only). */
 typedef struct hf_reply {
 	char *content;          /* assistant text; NULL when none */
+	char *refusal;          /* the model's refusal (message.refusal); NULL when none */
 	hf_tool_call *calls;
 	size_t ncalls;
 	char *finish_reason;    /* NULL when absent */
@@ -103,6 +104,9 @@ int hf_stream_chunk(hf_stream *s, const char *data, size_t len, hf_error *err);
 /* The stream ended: move the assembled reply into *out. HF_EPROTOCOL when
  * the stream ended before [DONE] or a tool call misses its name. */
 int hf_stream_finish(hf_stream *s, hf_reply *out, hf_error *err);
+/* True once the stream sent data: [DONE] or a finish_reason: a reply that
+ * ends there is whole even when the connection then closes. */
+bool hf_stream_complete(const hf_stream *s);
 /* Bytes of text already handed to the delta callback (for retry decisions). */
 size_t hf_stream_delivered(const hf_stream *s);
 void hf_stream_free(hf_stream *s);
@@ -127,5 +131,11 @@ void hf_chat_usage(const cJSON *usage, hf_usage *out);
 /* Final checks of an assembled reply: every tool call has a name, ids
  * default to "", empty arguments become "{}", all text is valid UTF-8. */
 int hf_reply_check(hf_reply *r, hf_error *err);
+/* For a reply with neither tool calls nor text (`who` names the agent and
+ * model in messages): HF_EREFUSAL with the model's words when it refused,
+ * HF_ELIMIT naming the finish reason when it stopped at its token limit
+ * ("length") or for another reason than "stop" (e.g. "content_filter");
+ * HF_OK otherwise (the caller decides what an empty reply means). */
+int hf_reply_unanswered(const hf_reply *r, const char *who, hf_error *err);
 
 #endif

@@ -6,6 +6,7 @@
 #include "http.h"
 #include "text.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -139,8 +140,13 @@ int hf_ask(char **answer, hf_usage *usage, hf_client *c, const char *input,
 		rc = hf_call_perform(call, c->easy, err);
 	if (!rc)
 		rc = hf_call_reply(call, &reply, err);
+	if (!rc && !reply.ncalls && (!reply.content || !*reply.content)) {
+		char who[300];
+		snprintf(who, sizeof(who), "model %s", opts->model);
+		rc = hf_reply_unanswered(&reply, who, err);
+	}
 	if (!rc && reply.has_usage) {
-		hf_event ev = { .type = HF_EVENT_USAGE, .usage = reply.usage };
+		hf_event ev = { .type = HF_EVENT_USAGE, .usage = reply.usage, .usage_reported = 1 };
 		if (emit(opts, &ev))
 			rc = hf_err(err, HF_ECANCELLED, "cancelled by the caller");
 	}

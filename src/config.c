@@ -257,7 +257,7 @@ int hf_endpoint_resolve(hf_endpoint *out, const hf_client_options *opts, const h
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if (o->version != HF_CLIENT_OPTIONS_VERSION)
+	if (o->version != HF_CLIENT_OPTIONS_VERSION && o->version != 1)
 		return hf_err(err, HF_EINVAL, "hf_client_options version %u is not %u; use "
 		              "HF_CLIENT_OPTIONS_INIT", o->version, HF_CLIENT_OPTIONS_VERSION);
 	if ((rc = resolve_base_url(out, first(o->base_url, first(env("HANDOFF_BASE_URL"),
@@ -298,6 +298,8 @@ int hf_endpoint_resolve(hf_endpoint *out, const hf_client_options *opts, const h
 	                          DEFAULT_TIMEOUT_MS);
 	out->idle_timeout_ms = pick_ms(o->idle_timeout_ms, g ? g->idle_timeout_ms : 0,
 	                               DEFAULT_IDLE_MS);
+	out->deadline_ms = pick_ms(o->version >= 2 ? o->deadline_ms : 0, g ? g->deadline_ms : 0,
+	                           out->timeout_ms / 2 * 3);
 	out->max_retries = o->max_retries >= 0 ? o->max_retries
 	                   : g && g->max_retries >= 0 ? g->max_retries : DEFAULT_RETRIES;
 	out->max_retry_after_ms = o->max_retry_after_ms > 0 ? o->max_retry_after_ms

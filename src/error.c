@@ -85,6 +85,7 @@ const char *hf_code_name(int code)
 	case HF_ENOMEM: return "out_of_memory";
 	case HF_ELIMIT: return "limit";
 	case HF_ECONFLICT: return "conflict";
+	case HF_EREFUSAL: return "refusal";
 	default: return "unknown";
 	}
 }

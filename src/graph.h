@@ -54,6 +54,7 @@ typedef struct hf_graph_endpoint {
 	long connect_timeout_ms;
 	long timeout_ms;
 	long idle_timeout_ms;
+	long deadline_ms;
 	int max_retries;         /* -1 when not set */
 } hf_graph_endpoint;
 

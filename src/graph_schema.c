@@ -40,8 +40,9 @@ static const char *const graph_keys[GK_COUNT] = {
 	"compute_provider", "timeouts", "max_retries", "agents"
 };
 
-enum { TK_CONNECT, TK_TIMEOUT, TK_IDLE, TK_COUNT };
-static const char *const timeout_keys[TK_COUNT] = { "connect_timeout", "timeout", "idle_timeout" };
+enum { TK_CONNECT, TK_TIMEOUT, TK_IDLE, TK_DEADLINE, TK_COUNT };
+static const char *const timeout_keys[TK_COUNT] = { "connect_timeout", "timeout", "idle_timeout",
+	                                            "deadline" };
 
 static const keyset agent_set = { "an agent", agent_keys, AK_COUNT };
 static const keyset settings_set = { "settings", settings_keys, SK_COUNT };
@@ -391,13 +392,14 @@ static void read_timeouts(graph_build *b, const char *file, const gy_node *map)
 {
 	const gy_node *v[TK_COUNT] = { NULL };
 	long *ms[TK_COUNT] = { &b->g->endpoint.connect_timeout_ms, &b->g->endpoint.timeout_ms,
-		               &b->g->endpoint.idle_timeout_ms };
+		               &b->g->endpoint.idle_timeout_ms, &b->g->endpoint.deadline_ms };
 	size_t i;
 	double x;
 
 	if (map->kind != GY_MAP) {
 		gb_report(b, HF_SEV_ERROR, file, map,
-		          "timeouts must be a mapping (connect_timeout, timeout, idle_timeout)");
+		          "timeouts must be a mapping (connect_timeout, timeout, idle_timeout, "
+		          "deadline)");
 		return;
 	}
 	read_keys(b, file, map, &timeout_set, v);

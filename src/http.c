@@ -19,7 +19,12 @@
 
 #define SLEEP_SLICE_MS 50
 #define TRACE_BODY_MAX 1024
+#define SNIFF_SHOW 48 /* bytes of a body that is neither SSE nor JSON shown in the error */
 
+/* What the body of a 2xx reply to a streamed request is: decided from the
+ * Content-Type when it says text/event-stream, else from its first bytes,
+ * as the official clients read an event stream whatever the header says. */
+enum { BODY_UNDECIDED, BODY_SSE, BODY_JSON, BODY_OTHER };
 struct hf_call {
 	const hf_endpoint *ep;       /* borrowed; outlives the call */
 	const char *url;             /* shown in messages: ep->shown_chat_url, or url_owned */
@@ -41,6 +46,8 @@ struct hf_call {
 	/* The current attempt; reset by hf_call_setup. */
 	long status;                 /* from the last status line */
 	bool event_stream;           /* Content-Type: text/event-stream */
+	int body_kind;               /* a 2xx streamed body: BODY_* */
+	char content_type[64];       /* as sent, control characters escaped; "" when none */
 	long retry_after_ms;         /* -1: no Retry-After */
 	int should_retry;            /* x-should-retry: -1 absent, 0 false, 1 true */
 	bool idle_armed;
@@ -55,6 +62,7 @@ struct hf_call {
 	char errbuf[CURL_ERROR_SIZE];
 	hf_reply reply;              /* a finished stream's reply */
 	bool have_reply;
+	long long deadline_ms;       /* now_ms() by which every attempt must be over */
 };
 
 static long long now_ms(void)
@@ -120,11 +128,69 @@ static void size_text(char *out, size_t cap, size_t n)
 		snprintf(out, cap, "%zu-byte", n);
 }
 
+/* BODY_SSE when the bytes start (after blanks and a BOM) with an SSE field
+ * or comment, BODY_JSON for '{', BODY_UNDECIDED while too few bytes came. */
+static int sniff(const char *p, size_t n)
+{
+	static const char *const fields[] = { "data:", "event:", "id:", "retry:", ":" };
+	size_t i;
+	bool maybe = false;
+	if (n >= 3 && !memcmp(p, "\xef\xbb\xbf", 3))
+		p += 3, n -= 3;
+	while (n && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+		p++, n--;
+	if (!n)
+		return BODY_UNDECIDED;
+	if (*p == '{')
+		return BODY_JSON;
+	for (i = 0; i < HF_ARRAY_LEN(fields); i++) {
+		size_t f = strlen(fields[i]);
+		if (!memcmp(p, fields[i], n < f ? n : f)) {
+			if (n >= f)
+				return BODY_SSE;
+			maybe = true;
+		}
+	}
+	return maybe ? BODY_UNDECIDED : BODY_OTHER;
+}
+
+/* Feed a 2xx streamed body: to the SSE parser once it is known to be an
+ * event stream, else into c->buf. */
+static size_t stream_write(hf_call *c, char *p, size_t len)
+{
+	hf_error e;
+	if (c->body_kind == BODY_UNDECIDED) {
+		if (hf_buf_append(&c->buf, p, len)) {
+			cb_fail(c, HF_ENOMEM, false, "out of memory for the reply");
+			return 0;
+		}
+		c->body_kind = sniff(c->buf.data, c->buf.len);
+		if (c->body_kind != BODY_SSE)
+			return len;
+		p = c->buf.data;
+		len = c->buf.len;
+		c->buf.len = 0; /* its bytes (still in place) go to the parser below */
+	} else if (c->body_kind != BODY_SSE) {
+		if (hf_buf_append(&c->buf, p, len)) {
+			cb_fail(c, HF_ENOMEM, false, "out of memory for the reply");
+			return 0;
+		}
+		return len;
+	}
+	if (hf_sse_feed(&c->sse, p, len, &e)) {
+		if (!c->cb_code) {
+			c->cb_code = e.code;
+			c->cb_err = e;
+		}
+		return 0;
+	}
+	return len;
+}
+
 static size_t on_write(char *p, size_t size, size_t n, void *ud)
 {
 	hf_call *c = ud;
 	size_t len = size * n;
-	hf_error e;
 
 	c->last_byte_ms = now_ms();
 	if (len > c->ep->max_response_bytes - c->received) {
@@ -134,15 +200,10 @@ static size_t on_write(char *p, size_t size, size_t n, void *ud)
 		return 0;
 	}
 	c->received += len;
-	if (c->stream && c->status / 100 == 2 && c->event_stream) {
-		if (hf_sse_feed(&c->sse, p, len, &e)) {
-			if (!c->cb_code) {
-				c->cb_code = e.code;
-				c->cb_err = e;
-			}
-			return 0;
-		}
-		return len;
+	if (c->stream && c->status / 100 == 2) {
+		if (c->body_kind == BODY_UNDECIDED && c->event_stream)
+			c->body_kind = BODY_SSE;
+		return stream_write(c, p, len);
 	}
 	if (hf_buf_append(&c->buf, p, len)) {
 		cb_fail(c, HF_ENOMEM, false, "out of memory for the reply");
@@ -185,6 +246,8 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 		c->retry_after_ms = -1;
 		c->should_retry = -1;
 		c->event_stream = false;
+		c->body_kind = BODY_UNDECIDED;
+		c->content_type[0] = '\0';
 	} else if (header_value(p, len, "retry-after-ms", v, sizeof(v))) {
 		char *end;
 		double ms = strtod(v, &end);
@@ -196,7 +259,16 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 	} else if (header_value(p, len, "x-should-retry", v, sizeof(v))) {
 		c->should_retry = !strcasecmp(v, "true") ? 1 : !strcasecmp(v, "false") ? 0 : -1;
 	} else if (header_value(p, len, "content-type", v, sizeof(v))) {
+		size_t i, o = 0;
 		c->event_stream = !strncasecmp(v, "text/event-stream", 17);
+		for (i = 0; v[i] && o + 5 < sizeof(c->content_type); i++) {
+			unsigned char ch = (unsigned char)v[i];
+			if (ch < 0x20 || ch >= 0x7f)
+				o += (size_t)snprintf(c->content_type + o, 5, "\\x%02x", ch);
+			else
+				c->content_type[o++] = (char)ch;
+		}
+		c->content_type[o] = '\0';
 	}
 	return len;
 }
@@ -208,6 +280,11 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
 	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
 	if (cancelled(c)) {
 		cb_fail(c, HF_ECANCELLED, false, "cancelled");
+		return 1;
+	}
+	if (c->deadline_ms && now_ms() >= c->deadline_ms) {
+		cb_fail(c, HF_ENET, false, "no complete reply from %s within the %.1f s deadline for "
+		        "the request (all attempts)", c->url, c->ep->deadline_ms / 1000.0);
 		return 1;
 	}
 	if (c->idle_armed && now_ms() - c->last_byte_ms >= c->ep->idle_timeout_ms) {
@@ -424,6 +501,8 @@ static int reset_attempt(hf_call *c, hf_error *err)
 {
 	c->status = 0;
 	c->event_stream = false;
+	c->body_kind = BODY_UNDECIDED;
+	c->content_type[0] = '\0';
 	c->retry_after_ms = -1;
 	c->should_retry = -1;
 	c->idle_armed = c->stream;
@@ -506,6 +585,13 @@ int hf_call_setup(hf_call *c, CURL *easy, hf_error *err)
 	SET(CURLOPT_DEBUGFUNCTION, trace ? on_debug : NULL);
 	SET(CURLOPT_DEBUGDATA, c);
 	SET(CURLOPT_VERBOSE, trace ? 1L : 0L);
+	if (!c->deadline_ms && c->ep->deadline_ms > 0)
+		c->deadline_ms = now_ms() + c->ep->deadline_ms;
+	if (c->deadline_ms) { /* no attempt outlives the deadline */
+		long long left = c->deadline_ms - now_ms();
+		SET(CURLOPT_TIMEOUT_MS, left < 1 ? 1L : left < c->ep->timeout_ms ? (long)left
+		                                                                : c->ep->timeout_ms);
+	}
 	if (r != CURLE_OK)
 		return setopt_error(err, r);
 	c->attempts++;
@@ -529,19 +615,44 @@ static bool may_retry(const hf_call *c)
 	return c->attempts <= c->ep->max_retries && (!c->sm || hf_stream_delivered(c->sm) == 0);
 }
 
+/* The error for a streamed reply that is neither an event stream nor JSON:
+ * what the Content-Type and the first bytes were (escaped, bounded). */
+static int neither(hf_call *c, hf_error *e)
+{
+	char start[SNIFF_SHOW * 4 + 1];
+	size_t i, o = 0, n = c->buf.len < SNIFF_SHOW ? c->buf.len : SNIFF_SHOW;
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)c->buf.data[i];
+		if (ch < 0x20 || ch >= 0x7f || ch == '"' || ch == '\\')
+			o += (size_t)snprintf(start + o, 5, "\\x%02x", ch);
+		else
+			start[o++] = (char)ch;
+	}
+	start[o] = '\0';
+	return hf_err(e, HF_EPROTOCOL, "the reply from %s to a streamed request is neither an "
+	              "event stream nor JSON (Content-Type: %s; %zu bytes starting \"%s\"%s)",
+	              c->url, c->content_type[0] ? c->content_type : "none", c->buf.len, start,
+	              c->buf.len > n ? "..." : "");
+}
+
 /* A finished 2xx stream: assemble the reply into c->reply. A server that
- * ignored stream: true sent one JSON reply; its text becomes one delta. */
+ * ignored stream: true sent one JSON reply; its text becomes one delta.
+ * A stream that sent a finish_reason is whole without data: [DONE]. */
 static int finish_stream(hf_call *c, hf_error *e)
 {
 	int rc;
-	if (!c->event_stream) {
+	if (c->body_kind == BODY_UNDECIDED)
+		c->body_kind = sniff(c->buf.data ? c->buf.data : "", c->buf.len);
+	if (c->body_kind == BODY_OTHER || (c->body_kind == BODY_UNDECIDED && c->buf.len)) {
+		rc = neither(c, e);
+	} else if (c->body_kind != BODY_SSE) {
 		rc = hf_reply_parse(&c->reply, c->buf.data ? c->buf.data : "", c->buf.len, e);
 		if (!rc && c->reply.content && on_text(c, c->reply.content, strlen(c->reply.content)))
 			*e = c->cb_err, rc = c->cb_code;
 	} else if ((rc = hf_sse_finish(&c->sse, e)) != HF_OK) {
 		if (c->cb_code)
 			*e = c->cb_err, rc = c->cb_code;
-	} else if (!c->sse.done) {
+	} else if (!hf_stream_complete(c->sm)) {
 		rc = hf_err(e, HF_ENET, "the stream from %s ended before data: [DONE] (the connection "
 		            "was closed)", c->url);
 	} else {
@@ -566,6 +677,9 @@ int hf_call_finish(hf_call *c, CURL *easy, CURLcode rc, long *delay_ms, hf_error
 		e = c->cb_err;
 		code = c->cb_code;
 		retry = c->cb_retryable;
+	} else if (rc == CURLE_OPERATION_TIMEDOUT && c->deadline_ms && now_ms() >= c->deadline_ms) {
+		code = hf_err(&e, HF_ENET, "no complete reply from %s within the %.1f s deadline for "
+		              "the request (all attempts)", c->url, c->ep->deadline_ms / 1000.0);
 	} else if (rc != CURLE_OK) {
 		curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &os_errno);
 		code = hf_net_error(&e, rc, c->url, c->errbuf, os_errno);
@@ -589,10 +703,18 @@ int hf_call_finish(hf_call *c, CURL *easy, CURLcode rc, long *delay_ms, hf_error
 	if (retry && may_retry(c)) {
 		*delay_ms = pause_given ? c->retry_after_ms
 		                        : hf_retry_backoff_ms(c->attempts - 1, jitter(c));
+		if (c->deadline_ms && now_ms() + *delay_ms >= c->deadline_ms) {
+			size_t n = strlen(e.message);
+			snprintf(e.message + n, sizeof(e.message) - n, "; not retried: the %.1f s "
+			         "deadline for the request would pass", c->ep->deadline_ms / 1000.0);
+			*delay_ms = 0;
+			goto give_up;
+		}
 		hf_log(HF_LOG_INFO, "%s; retrying in %.1f s (attempt %d of %d)", e.message,
 		       *delay_ms / 1000.0, c->attempts + 1, c->ep->max_retries + 1);
 		return HF_CALL_RETRY;
 	}
+give_up:
 	if (c->attempts > 1) {
 		size_t n = strlen(e.message);
 		snprintf(e.message + n, sizeof(e.message) - n, "; gave up after %d attempts",
@@ -622,6 +744,40 @@ static bool pause_ms(hf_call *c, long ms)
 	}
 }
 
+/* One attempt on `easy`. During a stall libcurl runs on_progress (which
+ * checks the idle timeout) only about once a second; an idle timeout under
+ * a second is kept on time by driving the transfer from a multi handle of
+ * our own, polled at a tenth of the timeout. */
+static CURLcode transfer(hf_call *c, CURL *easy)
+{
+	long tick = c->ep->idle_timeout_ms / 10;
+	CURLcode res = CURLE_OK;
+	CURLMsg *msg;
+	CURLM *m;
+	int running = 1, left;
+	if (c->ep->idle_timeout_ms >= 1000)
+		return curl_easy_perform(easy);
+	if (!(m = curl_multi_init()))
+		return CURLE_OUT_OF_MEMORY;
+	if (curl_multi_add_handle(m, easy) != CURLM_OK) {
+		curl_multi_cleanup(m);
+		return CURLE_OUT_OF_MEMORY;
+	}
+	while (running) {
+		if (curl_multi_perform(m, &running) != CURLM_OK ||
+		    (running && curl_multi_poll(m, NULL, 0, tick > 0 ? (int)tick : 1, NULL) != CURLM_OK)) {
+			res = CURLE_RECV_ERROR;
+			break;
+		}
+	}
+	while ((msg = curl_multi_info_read(m, &left)))
+		if (msg->msg == CURLMSG_DONE)
+			res = msg->data.result;
+	curl_multi_remove_handle(m, easy);
+	curl_multi_cleanup(m);
+	return res;
+}
+
 int hf_call_perform(hf_call *c, CURL *easy, hf_error *err)
 {
 	long delay;
@@ -629,7 +785,7 @@ int hf_call_perform(hf_call *c, CURL *easy, hf_error *err)
 	for (;;) {
 		if ((rc = hf_call_setup(c, easy, err)) != HF_OK)
 			return rc;
-		rc = hf_call_finish(c, easy, curl_easy_perform(easy), &delay, err);
+		rc = hf_call_finish(c, easy, transfer(c, easy), &delay, err);
 		if (rc != HF_CALL_RETRY)
 			return rc;
 		if (!pause_ms(c, delay))

@@ -23,6 +23,7 @@ typedef struct hf_endpoint {
 	long connect_timeout_ms;
 	long timeout_ms;
 	long idle_timeout_ms;
+	long deadline_ms;        /* all attempts of one call, waits included */
 	int max_retries;
 	long max_retry_after_ms;
 	size_t max_response_bytes;

@@ -35,7 +35,8 @@ static void excerpt(char *out, size_t cap, const char *body, size_t len)
 }
 
 /* The server's "type (code): message" from an {"error":...} envelope (as
- * chat.c reads it), else a clean excerpt of the body. */
+ * chat.c reads it), else the text of a top-level "message" or "detail",
+ * else a clean excerpt of the body. */
 static void detail(char *out, size_t cap, const char *body, size_t len)
 {
 	static const char said[] = "the endpoint said: ";
@@ -47,6 +48,13 @@ static void detail(char *out, size_t cap, const char *body, size_t len)
 		if (!strncmp(m, said, sizeof(said) - 1))
 			m += sizeof(said) - 1;
 		snprintf(out, cap, "%s", m);
+	} else if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(root, "message")) ||
+	           cJSON_IsString(cJSON_GetObjectItemCaseSensitive(root, "detail"))) {
+		/* {"message":"…"} or FastAPI's {"detail":"…"}: the words alone */
+		const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "message");
+		if (!cJSON_IsString(m))
+			m = cJSON_GetObjectItemCaseSensitive(root, "detail");
+		excerpt(out, cap, m->valuestring, strlen(m->valuestring));
 	} else {
 		excerpt(out, cap, body ? body : "", body ? len : 0);
 	}

@@ -37,6 +37,7 @@ struct hf_turn {
 	const hf_agent *agent;   /* the agent answering now */
 	hf_msglist turn;         /* messages of this turn (user first) */
 	hf_usage usage;
+	uint64_t usage_reported; /* model calls whose reply reported usage */
 	int calls;               /* model calls made */
 	int max_turns;
 	hop *hops;               /* handoffs taken in this turn */
@@ -321,12 +322,15 @@ static char *transfer_message(const char *name)
 	return hf_buf_detach(&b);
 }
 
-/* Replace missing or empty call ids with generated ones. */
+/* Replace missing or empty call ids, and ids an earlier call of the same
+ * reply already has, with generated ones: each tool message answers one. */
 static int fill_call_ids(hf_turn *t, hf_reply *r)
 {
-	size_t i;
+	size_t i, j;
 	for (i = 0; i < r->ncalls; i++) {
-		if (r->calls[i].id && *r->calls[i].id)
+		for (j = 0; j < i && r->calls[i].id && strcmp(r->calls[i].id, r->calls[j].id); j++)
+			;
+		if (r->calls[i].id && *r->calls[i].id && j == i)
 			continue;
 		free(r->calls[i].id);
 		r->calls[i].id = hf_asprintf("call_hf_%d_%lu", t->calls, ++t->id_seq);
@@ -465,9 +469,18 @@ static int finish(hf_turn *t, hf_reply *r, hf_error *err)
 		return rc;
 	ev.type = HF_EVENT_DONE;
 	ev.usage = t->usage;
+	ev.usage_reported = t->usage_reported;
 	t->finished = true;
 	emit(t, &ev);
 	return HF_TURN_DONE;
+}
+
+/* A reply without text or tool call: a refusal, a token limit, … */
+static int unanswered(const hf_turn *t, const hf_reply *r, hf_error *err)
+{
+	char who[512];
+	snprintf(who, sizeof(who), "agent '%s' (model %s)", t->agent->name, t->agent->model);
+	return hf_reply_unanswered(r, who, err);
 }
 
 int hf_turn_apply(hf_turn *t, hf_reply *r, hf_error *err)
@@ -476,13 +489,17 @@ int hf_turn_apply(hf_turn *t, hf_reply *r, hf_error *err)
 
 	r->usage.requests = 1;
 	hf_usage_add(&t->usage, &r->usage);
+	t->usage_reported += r->has_usage;
 	{
-		hf_event ev = { .type = HF_EVENT_USAGE, .usage = r->usage };
+		hf_event ev = { .type = HF_EVENT_USAGE, .usage = r->usage,
+			        .usage_reported = r->has_usage };
 		rc = emit_or_cancel(t, &ev, err);
 	}
 	if (!rc) {
 		if (r->ncalls)
 			rc = apply_calls(t, r, err);
+		else if (!r->content && (rc = unanswered(t, r, err)))
+			;
 		else if (r->content)
 			rc = finish(t, r, err);
 		else

@@ -257,3 +257,76 @@ int hf_text_escape(char **out_, const char *s, const char *keep, hf_error *err)
 	*out_ = out;
 	return HF_OK;
 }
+
+/* ---- UTF-16 surrogates escaped in JSON ---- */
+
+static int hex4(const char *s)
+{
+	int v = 0, i;
+	for (i = 0; i < 4; i++) {
+		char c = s[i];
+		int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+		      : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+		if (d < 0)
+			return -1;
+		v = v * 16 + d;
+	}
+	return v;
+}
+
+long hf_json_mark_surrogates(char **out, size_t *out_len, unsigned *first, const char *s,
+                             size_t len)
+{
+	char *o = out ? hf_malloc(len + 1) : NULL;
+	size_t i = 0, w = 0;
+	long lone = 0;
+	if (out && !o)
+		return -1;
+	while (i < len) {
+		size_t n = 1;
+		int u = -1, v = -1;
+		if (s[i] == '\\') {
+			n = i + 1 < len ? 2 : 1;
+			if (n == 2 && s[i + 1] == 'u' && i + 6 <= len && (u = hex4(s + i + 2)) >= 0)
+				n = 6;
+			if (u >= 0xd800 && u <= 0xdbff && i + 12 <= len && s[i + 6] == '\\' &&
+			    s[i + 7] == 'u' && (v = hex4(s + i + 8)) >= 0xdc00 && v <= 0xdfff)
+				n = 12; /* a whole pair: cJSON decodes it */
+			else if (u >= 0xd800 && u <= 0xdfff) {
+				if (!lone++ && first)
+					*first = (unsigned)u;
+				if (o) {
+					o[w++] = (char)0xed;
+					o[w++] = (char)(0x80 | ((u >> 6) & 0x3f));
+					o[w++] = (char)(0x80 | (u & 0x3f));
+				}
+				i += 6;
+				continue;
+			}
+		}
+		if (o)
+			memcpy(o + w, s + i, n);
+		w += n;
+		i += n;
+	}
+	if (o) {
+		o[w] = '\0';
+		if (lone) {
+			*out = o;
+			*out_len = w;
+		} else {
+			free(o);
+			*out = NULL;
+			*out_len = 0;
+		}
+	}
+	return lone;
+}
+
+unsigned hf_surrogate_at(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	if (len < 3 || p[0] != 0xed || p[1] < 0xa0 || !is_cont(p[2]))
+		return 0;
+	return 0xd000u | ((p[1] & 0x3fu) << 6) | (p[2] & 0x3fu);
+}

@@ -46,4 +46,18 @@ size_t hf_text_scrub(char *dst, size_t cap, const char *src, size_t len);
 /* Columns a terminal uses to show s (wide CJK = 2, combining = 0). */
 size_t hf_text_width(const char *s);
 
+/* A JSON text s[0..len) (valid UTF-8) with \uD800-\uDFFF escapes that are
+ * not halves of an escaped pair, which cJSON refuses: returns how many
+ * (-1 out of memory) and, when first is not NULL and there is one, the
+ * first's code unit. When out is not NULL and there are some, *out (owned,
+ * NUL-terminated, *out_len bytes) is s with each such escape replaced by
+ * the three bytes of its generalized UTF-8 form (ED A0-BF 80-BF), which
+ * cJSON copies into the decoded string and hf_surrogate_at finds there;
+ * otherwise *out is NULL. Escaped backslashes are skipped as cJSON does. */
+long hf_json_mark_surrogates(char **out, size_t *out_len, unsigned *first, const char *s,
+                             size_t len);
+/* The UTF-16 code unit (0xD800-0xDFFF) of a surrogate in generalized UTF-8
+ * at s[0..3), as hf_json_mark_surrogates writes it; 0 when there is none. */
+unsigned hf_surrogate_at(const char *s, size_t len);
+
 #endif

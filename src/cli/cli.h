@@ -25,6 +25,7 @@
 #define HF_EXIT_NET 5
 #define HF_EXIT_ROUTING 6
 #define HF_EXIT_CONFLICT 7
+#define HF_EXIT_REFUSAL 8
 #define HF_EXIT_INTERRUPTED 130
 
 /* The exit status for an hf_code (the table above). */
@@ -91,6 +92,7 @@ int cli_load_graph(hf_graph **out, const char *path, bool quiet_warnings);
 #define CLI_OPT_PROVIDER 1003
 #define CLI_OPT_COMPUTE_PROVIDER 1004
 #define CLI_OPT_TIMEOUT 1005
+#define CLI_OPT_DEADLINE 1020
 #define CLI_OPT_RETRIES 1006
 #define CLI_OPT_INSECURE 1007
 #define CLI_OPT_HEADER 1008
@@ -102,6 +104,7 @@ int cli_load_graph(hf_graph **out, const char *path, bool quiet_warnings);
 	{ "provider", required_argument, NULL, CLI_OPT_PROVIDER }, \
 	{ "compute-provider", required_argument, NULL, CLI_OPT_COMPUTE_PROVIDER }, \
 	{ "timeout", required_argument, NULL, CLI_OPT_TIMEOUT }, \
+	{ "deadline", required_argument, NULL, CLI_OPT_DEADLINE }, \
 	{ "retries", required_argument, NULL, CLI_OPT_RETRIES }, \
 	{ "insecure", no_argument, NULL, CLI_OPT_INSECURE }, \
 	{ "header", required_argument, NULL, CLI_OPT_HEADER }, \
@@ -130,9 +133,15 @@ typedef struct cli_render {
 	bool color;       /* colour on stderr */
 	bool mid_line;    /* text deltas printed, no newline yet */
 	bool streamed;    /* this turn's answer was printed as deltas */
+	uint64_t usage_reported; /* USAGE events whose call reported usage */
 	char *pending;    /* a whole answer, printed at DONE (not NUL-terminated) */
 	size_t pending_len;
 } cli_render;
+
+/* "N request(s), I input + O output = T tokens" into buf, or "N request(s),
+ * usage not reported by the endpoint" when none of them reported it (and a
+ * note when only some did). */
+void cli_usage_text(char *buf, size_t cap, const hf_usage *u, uint64_t reported);
 
 /* hf_event_fn that renders: answers on stdout, agent changes and notices
  * on stderr, or every event as one JSON line on stdout (see README). */

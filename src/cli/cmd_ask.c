@@ -144,14 +144,13 @@ int hf_cmd_ask(int argc, char **argv)
 		status = cli_render_error(&r, &err);
 	} else {
 		hf_event done = { .type = HF_EVENT_DONE, .text = answer, .text_len = strlen(answer),
-			          .usage = usage };
+			          .usage = usage, .usage_reported = r.usage_reported };
 		cli_render_event(&done, &r);
-		if (verbose)
-			cli_note("usage: %llu requests, %llu input + %llu output = %llu tokens (%s)\n",
-			         (unsigned long long)usage.requests,
-			         (unsigned long long)usage.input_tokens,
-			         (unsigned long long)usage.output_tokens,
-			         (unsigned long long)usage.total_tokens, ao.model);
+		if (verbose) {
+			char u[256];
+			cli_usage_text(u, sizeof(u), &usage, r.usage_reported);
+			cli_note("usage: %s (%s)\n", u, ao.model);
+		}
 	}
 	if (fflush(stdout) != 0 && status == HF_EXIT_OK)
 		status = HF_EXIT_ERROR;

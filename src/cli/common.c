@@ -30,6 +30,7 @@ int cli_exit_status(int code)
 	case HF_ELOOP:
 	case HF_ETOOL: return HF_EXIT_ROUTING;
 	case HF_ECONFLICT: return HF_EXIT_CONFLICT;
+	case HF_EREFUSAL: return HF_EXIT_REFUSAL;
 	case HF_ECANCELLED: return HF_EXIT_INTERRUPTED;
 	default: return HF_EXIT_ERROR;
 	}
@@ -168,6 +169,7 @@ const char cli_endpoint_help[] =
 	"      --provider P           model provider, sent as OpenAI-Organization\n"
 	"      --compute-provider C   compute provider, sent in the request body\n"
 	"      --timeout SECONDS      whole-request timeout (HANDOFF_TIMEOUT)\n"
+	"      --deadline SECONDS     one request with all its retries (default 1.5 x timeout)\n"
 	"      --retries N            retries on 408/409/429/5xx/connection errors (2)\n"
 	"      --header 'Name: value' extra request header (repeatable)\n"
 	"      --insecure             do not verify TLS certificates (warns)\n";
@@ -251,6 +253,13 @@ bool cli_endpoint_option(cli_endpoint *e, int opt, const char *arg, int *status)
 				e->cmd, "--timeout takes whole seconds from 1 to 86400, not '%s'", arg);
 		else
 			e->opts.timeout_ms = v * 1000;
+		return true;
+	case CLI_OPT_DEADLINE:
+		if (!cli_parse_long(arg, 1, 86400, &v))
+			*status = cli_usage_error(
+				e->cmd, "--deadline takes whole seconds from 1 to 86400, not '%s'", arg);
+		else
+			e->opts.deadline_ms = v * 1000;
 		return true;
 	case CLI_OPT_RETRIES:
 		if (!cli_parse_long(arg, 0, 10, &v))

@@ -12,9 +12,12 @@
 
 /* ---- rendering ---- */
 
-static void json_usage(cJSON *o, const hf_usage *u)
+/* reported_requests: how many of the requests reported usage (the token
+ * counts cover only those; 0 = unknown, not zero). */
+static void json_usage(cJSON *o, const hf_usage *u, uint64_t reported)
 {
 	cJSON_AddNumberToObject(o, "requests", (double)u->requests);
+	cJSON_AddNumberToObject(o, "reported_requests", (double)reported);
 	cJSON_AddNumberToObject(o, "input_tokens", (double)u->input_tokens);
 	cJSON_AddNumberToObject(o, "output_tokens", (double)u->output_tokens);
 	cJSON_AddNumberToObject(o, "total_tokens", (double)u->total_tokens);
@@ -77,14 +80,14 @@ static void render_json(const hf_event *ev)
 	}
 	case HF_EVENT_USAGE:
 		add_str(o, "agent", ev->agent);
-		json_usage(o, &ev->usage);
+		json_usage(o, &ev->usage, ev->usage_reported);
 		break;
 	case HF_EVENT_DONE:
 		add_str(o, "agent", ev->agent);
 		add_str(o, "session", ev->session_id);
 		add_str(o, "text", ev->text);
 		if ((u = cJSON_AddObjectToObject(o, "usage")))
-			json_usage(u, &ev->usage);
+			json_usage(u, &ev->usage, ev->usage_reported);
 		break;
 	case HF_EVENT_ERROR:
 		/* printed by cli_render_error, with the exit status */
@@ -110,6 +113,8 @@ int cli_render_event(const hf_event *ev, void *payload)
 
 	if (cli_interrupted)
 		return 1;
+	if (ev->type == HF_EVENT_USAGE)
+		r->usage_reported += ev->usage_reported;
 	if (r->json) {
 		render_json(ev);
 		return 0;
@@ -148,14 +153,11 @@ int cli_render_event(const hf_event *ev, void *payload)
 			r->pending = NULL;
 		}
 		end_line(r);
-		if (r->verbose)
-			fprintf(stderr,
-			        "%susage: %llu request%s, %llu input + %llu output = %llu tokens (%s)%s\n",
-			        dim, (unsigned long long)ev->usage.requests,
-			        ev->usage.requests == 1 ? "" : "s",
-			        (unsigned long long)ev->usage.input_tokens,
-			        (unsigned long long)ev->usage.output_tokens,
-			        (unsigned long long)ev->usage.total_tokens, ev->agent, off);
+		if (r->verbose) {
+			char u[256];
+			cli_usage_text(u, sizeof(u), &ev->usage, ev->usage_reported);
+			fprintf(stderr, "%susage: %s (%s)%s\n", dim, u, ev->agent, off);
+		}
 		break;
 	case HF_EVENT_HANDOFF:
 	case HF_EVENT_USAGE:
@@ -163,6 +165,23 @@ int cli_render_event(const hf_event *ev, void *payload)
 		break;
 	}
 	return 0;
+}
+
+void cli_usage_text(char *buf, size_t cap, const hf_usage *u, uint64_t reported)
+{
+	unsigned long long n = u->requests, missing = n > reported ? n - reported : 0;
+	int w;
+	if (!reported) {
+		snprintf(buf, cap, "%llu request%s, usage not reported by the endpoint", n,
+		         n == 1 ? "" : "s");
+		return;
+	}
+	w = snprintf(buf, cap, "%llu request%s, %llu input + %llu output = %llu tokens", n,
+	             n == 1 ? "" : "s", (unsigned long long)u->input_tokens,
+	             (unsigned long long)u->output_tokens, (unsigned long long)u->total_tokens);
+	if (missing && w > 0 && (size_t)w < cap)
+		snprintf(buf + w, cap - (size_t)w, "; %llu request%s did not report usage", missing,
+		         missing == 1 ? "" : "s");
 }
 
 int cli_render_error(cli_render *r, const hf_error *err)

@@ -36,8 +36,7 @@ static void usage(FILE *f)
 	fprintf(f, "\n'handoff COMMAND --help' describes a command.\n\n"
 	           "exit status: 0 ok, 1 other error, 2 usage, 3 config/YAML, 4 auth,\n"
 	           "5 network/HTTP, 6 routing (max turns, handoff loop, unknown tool),\n"
-	           "7 session conflict (another process stored a turn first),\n"
-	           "130 interrupted.\n");
+	           "8 the model refused, 130 interrupted.\n");
 }
 
 int main(int argc, char **argv)

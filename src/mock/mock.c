@@ -5,6 +5,7 @@
  * (mock_script.c) and renderer (mock_chat.c), discovery to the catalogue.
  */
 #include "mock_internal.h"
+#include "text.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #define MAX_BODY (32u << 20)       /* request bodies above this get 413 */
+#define MAX_BODIES (256u << 20)    /* all bodies being received at once: more get 413 */
 #define CONNECTION_LIMIT 30000
 #define LISTEN_BACKLOG 4096
 #define IDLE_TIMEOUT_S 120
@@ -40,6 +42,7 @@ struct hf_mock {
 	mock_fault_counters *faults;
 	_Atomic unsigned long next_id;   /* chatcmpl-mock-N */
 	_Atomic unsigned long next_call; /* call_N */
+	_Atomic size_t body_bytes;       /* request body bytes held, all connections */
 };
 
 typedef enum route {
@@ -72,6 +75,7 @@ static const struct {
 /* One request in flight (MHD's per-connection request context). */
 typedef struct mock_req {
 	hf_buf body;
+	size_t counted;            /* bytes of body counted in hf_mock.body_bytes */
 	bool too_big;
 	bool decided;              /* the reply is ready (perhaps waiting out latency) */
 	bool drop;                 /* close without answering */
@@ -241,8 +245,19 @@ done:
 static void do_route(hf_mock *m, route rt, struct MHD_Connection *conn, const mock_req *r,
                      answer *a)
 {
-	char *body = NULL;
+	static const char *const params[] = { "provider", "model" };
+	char *body = NULL, msg[96];
 	unsigned status;
+	size_t i;
+	for (i = 0; i < HF_ARRAY_LEN(params); i++) {
+		const char *v = query(conn, params[i]);
+		if (v && !hf_utf8_valid(v, strlen(v), NULL)) {
+			snprintf(msg, sizeof(msg), "the query parameter '%s' is not UTF-8 text",
+			         params[i]);
+			answer_error(a, 400, msg, "invalid_request_error", "invalid_parameter");
+			return;
+		}
+	}
 	switch (rt) {
 	case ROUTE_CHAT:
 		do_chat(m, r, a);
@@ -409,8 +424,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return r ? MHD_YES : MHD_NO;
 	}
 	if (*upload_size) {
-		if (r->body.len + *upload_size > MAX_BODY || hf_buf_append(&r->body, upload, *upload_size))
+		size_t n = *upload_size, held = atomic_fetch_add(&m->body_bytes, n) + n;
+		if (r->too_big || r->body.len + n > MAX_BODY || held > MAX_BODIES ||
+		    hf_buf_append(&r->body, upload, n)) {
+			/* too large, or too many bodies at once: drop what we hold */
+			atomic_fetch_sub(&m->body_bytes, n + r->counted);
+			r->counted = 0;
+			hf_buf_dispose(&r->body);
 			r->too_big = true;
+		} else {
+			r->counted += n;
+		}
 		*upload_size = 0;
 		return MHD_YES;
 	}
@@ -431,12 +455,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
+	hf_mock *m = cls;
 	mock_req *r = *con_cls;
-	(void)cls;
 	(void)conn;
 	(void)toe;
 	if (!r)
 		return;
+	atomic_fetch_sub(&m->body_bytes, r->counted);
 	if (r->resp)
 		MHD_destroy_response(r->resp);
 	hf_buf_dispose(&r->body);

@@ -5,6 +5,7 @@
  * (flushed per line) and/or kept in memory for tests. Thread-safe.
  */
 #include "mock_internal.h"
+#include "text.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -67,6 +68,42 @@ bool mock_log_on(const mock_log *l)
 	return l != NULL;
 }
 
+/* s[0..n) as UTF-8 text (owned): each invalid byte (NUL included) becomes
+ * U+FFFD, so the log stays valid JSON text whatever a client sent. */
+static char *text_of(const char *s, size_t n)
+{
+	hf_buf b = { 0 };
+	size_t bad;
+	while (!hf_utf8_valid(s, n, &bad)) {
+		if (hf_buf_append(&b, s, bad) || hf_buf_append(&b, "\xef\xbf\xbd", 3)) {
+			hf_buf_dispose(&b);
+			return NULL;
+		}
+		s += bad + 1;
+		n -= bad + 1;
+	}
+	if (hf_buf_append(&b, s, n)) {
+		hf_buf_dispose(&b);
+		return NULL;
+	}
+	return b.data ? hf_buf_detach(&b) : hf_strdup("");
+}
+
+/* Add key: text_of(value) (or null) to o. */
+static void add_text(cJSON *o, const char *key, const char *value)
+{
+	char *k = text_of(key, strlen(key)), *v = value ? text_of(value, strlen(value)) : NULL;
+	if (k) {
+		cJSON_DeleteItemFromObjectCaseSensitive(o, k);
+		if (v)
+			cJSON_AddStringToObject(o, k, v);
+		else
+			cJSON_AddNullToObject(o, k);
+	}
+	free(k);
+	free(v);
+}
+
 static enum MHD_Result add_header(void *cls, enum MHD_ValueKind kind, const char *key,
                                   const char *value)
 {
@@ -80,21 +117,15 @@ static enum MHD_Result add_header(void *cls, enum MHD_ValueKind kind, const char
 	for (i = 0; i < HF_ARRAY_LEN(secret_headers); i++)
 		if (!strcmp(name, secret_headers[i]))
 			value = "[redacted]";
-	cJSON_DeleteItemFromObjectCaseSensitive(headers, name);
-	cJSON_AddStringToObject(headers, name, value ? value : "");
+	add_text(headers, name, value ? value : "");
 	return MHD_YES;
 }
 
 static enum MHD_Result add_query(void *cls, enum MHD_ValueKind kind, const char *key,
                                  const char *value)
 {
-	cJSON *query = cls;
 	(void)kind;
-	cJSON_DeleteItemFromObjectCaseSensitive(query, key);
-	if (value)
-		cJSON_AddStringToObject(query, key, value);
-	else
-		cJSON_AddNullToObject(query, key);
+	add_text(cls, key, value);
 	return MHD_YES;
 }
 
@@ -103,12 +134,12 @@ static cJSON *body_json(const char *body, size_t len)
 	cJSON *j, *raw;
 	if (!len)
 		return cJSON_CreateNull();
-	j = cJSON_ParseWithLength(body, len);
+	j = hf_utf8_valid(body, len, NULL) ? cJSON_ParseWithLength(body, len) : NULL;
 	if (j)
 		return j;
 	raw = cJSON_CreateObject();
 	if (raw) {
-		char *text = hf_strndup(body, len);
+		char *text = text_of(body, len);
 		cJSON_AddStringToObject(raw, "_raw", text ? text : "");
 		free(text);
 	}
@@ -155,8 +186,8 @@ void mock_log_request(mock_log *l, struct MHD_Connection *conn, const char *meth
 	if (!e)
 		return;
 	seq = cJSON_AddNumberToObject(e, "seq", 0);
-	cJSON_AddStringToObject(e, "method", method);
-	cJSON_AddStringToObject(e, "path", path);
+	add_text(e, "method", method);
+	add_text(e, "path", path);
 	query = cJSON_AddObjectToObject(e, "query");
 	headers = cJSON_AddObjectToObject(e, "headers");
 	if (query)

@@ -82,7 +82,7 @@ static void test_stream_and_whole(void **state)
 	run(&b, NULL, whole);
 	assert_int_equal(b.status, 0);
 	assert_string_equal(b.out, a.out);
-	assert_true(ts_contains(b.err, "usage: 1 requests, "));
+	assert_true(ts_contains(b.err, "usage: 1 request, "));
 	assert_true(ts_contains(b.err, " tokens (gpt-4o-mini)"));
 	e = tc_log_entry(mock, TC_LAST);
 	assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(e, "body"), "stream"));
