@@ -626,8 +626,9 @@ static const char wire_open[] = "{\"messages\":[]";
 static const char wire_stream[] = ",\"stream\":true";
 static const char wire_usage[] = ",\"stream_options\":{\"include_usage\":true}";
 
-void hf_agent_wire_free(hf_agent_wire *w)
+static void wire_free(hf_agent_cache *c)
 {
+	hf_agent_wire *w = (hf_agent_wire *)c;
 	if (!w)
 		return;
 	free(w->system);
@@ -638,7 +639,7 @@ void hf_agent_wire_free(hf_agent_wire *w)
 
 /* Render the agent's request once with no messages, streaming with usage,
  * and cut it where the per-request parts go. */
-static hf_agent_wire *wire_build(const hf_agent *a, hf_error *err)
+static int wire_build(hf_agent_wire **out, const hf_agent *a, hf_error *err)
 {
 	hf_agent_wire *w = hf_calloc(1, sizeof(*w));
 	cJSON *messages = cJSON_CreateArray(), *tools = NULL, *sys = NULL;
@@ -647,6 +648,8 @@ static hf_agent_wire *wire_build(const hf_agent *a, hf_error *err)
 	size_t i, marklen = strlen(wire_stream) + strlen(wire_usage);
 	int rc = w && messages ? HF_OK : HF_ENOMEM;
 
+	if (w)
+		w->cache.free = wire_free;
 	if (!rc && a->nhandoffs && !(tools = cJSON_CreateArray()))
 		rc = HF_ENOMEM;
 	for (i = 0; !rc && tools && i < a->nhandoffs; i++)
@@ -676,27 +679,35 @@ static hf_agent_wire *wire_build(const hf_agent *a, hf_error *err)
 	cJSON_Delete(tools);
 	cJSON_Delete(sys);
 	if (rc) {
-		hf_agent_wire_free(w);
+		if (w)
+			wire_free(&w->cache);
 		if (rc == HF_ENOMEM)
 			hf_err(err, HF_ENOMEM, "out of memory preparing requests for agent '%s'", a->name);
-		return NULL;
+		return rc;
 	}
-	return w;
+	*out = w;
+	return HF_OK;
 }
 
-const hf_agent_wire *hf_agent_wire_get(const hf_agent *a, hf_error *err)
+int hf_agent_wire_get(const hf_agent_wire **out, const hf_agent *a, hf_error *err)
 {
 	hf_agent *agent = (hf_agent *)a; /* only the cache changes */
-	hf_agent_wire *w = atomic_load(&agent->wire), *none = NULL;
-	if (w)
-		return w;
-	if (!(w = wire_build(a, err)))
-		return NULL;
-	if (!atomic_compare_exchange_strong(&agent->wire, &none, w)) {
-		hf_agent_wire_free(w); /* another thread was first */
-		w = none;
+	hf_agent_cache *c = atomic_load(&agent->cache), *none = NULL;
+	hf_agent_wire *w = NULL;
+	int rc;
+	*out = NULL;
+	if (c) {
+		*out = (const hf_agent_wire *)c;
+		return HF_OK;
 	}
-	return w;
+	if ((rc = wire_build(&w, a, err)))
+		return rc;
+	if (!atomic_compare_exchange_strong(&agent->cache, &none, &w->cache)) {
+		wire_free(&w->cache); /* another thread was first */
+		w = (hf_agent_wire *)none;
+	}
+	*out = w;
+	return HF_OK;
 }
 
 int hf_chat_body_join(char **out, const hf_agent_wire *w, const char *const *messages,

@@ -1,7 +1,7 @@
 /*
  * chat.h - the chat-completions wire format: request bodies in the key order
  * the Python Agents SDK sends, reply parsing, and stream delta assembly.
- * No I/O here (see http.h and call.h).
+ * No I/O here (see http.h).
  */
 #ifndef HF_CHAT_H
 #define HF_CHAT_H
@@ -56,15 +56,16 @@ int hf_chat_body(char **out, const hf_chat_request *req, hf_error *err);
  *   {"include_usage":true}]]<tail>[,"compute_provider":"…"]}
  * which is byte for byte what hf_chat_body writes for the same request. */
 typedef struct hf_agent_wire {
+	hf_agent_cache cache; /* kept in the agent (graph.h) */
 	char *system; /* the system message object, or NULL */
 	char *head;   /* ,"model":… and the settings before "stream" */
 	char *tail;   /* the settings after "stream_options", and the tools */
 } hf_agent_wire;
 
-/* The agent's wire parts, built on first use and kept in the agent (safe
- * from several threads). Borrowed; NULL with err filled on failure. */
-const hf_agent_wire *hf_agent_wire_get(const hf_agent *a, hf_error *err);
-void hf_agent_wire_free(hf_agent_wire *w);
+/* The agent's wire parts into *out, built on first use and kept in the
+ * agent, which frees them (safe from several threads). *out is borrowed
+ * from the agent; NULL on failure: HF_ENOMEM, HF_EPROTOCOL. */
+int hf_agent_wire_get(const hf_agent_wire **out, const hf_agent *a, hf_error *err);
 
 /* Join a request body (see hf_agent_wire) from the agent's parts and n
  * message object texts. *out is owned (hf_free). */

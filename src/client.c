@@ -107,7 +107,6 @@ int hf_ask(char **answer, hf_usage *usage, hf_client *c, const char *input,
            const hf_ask_options *opts, hf_error *err)
 {
 	hf_reply reply = { 0 };
-	hf_call *call = NULL;
 	char *body = NULL;
 	int rc;
 
@@ -134,12 +133,8 @@ int hf_ask(char **answer, hf_usage *usage, hf_client *c, const char *input,
 			.payload = (void *)opts,
 			.cancel = opts->cancel,
 		};
-		rc = hf_call_new(&call, &c->ep, &spec, err);
+		rc = hf_call_run(&reply, NULL, c->easy, &c->ep, &spec, err);
 	}
-	if (!rc)
-		rc = hf_call_perform(call, c->easy, err);
-	if (!rc)
-		rc = hf_call_reply(call, &reply, err);
 	if (!rc && !reply.ncalls && (!reply.content || !*reply.content)) {
 		char who[300];
 		snprintf(who, sizeof(who), "model %s", opts->model);
@@ -164,7 +159,6 @@ int hf_ask(char **answer, hf_usage *usage, hf_client *c, const char *input,
 		usage->requests = 1;
 	}
 	hf_reply_dispose(&reply);
-	hf_call_free(call);
 	free(body);
 	return rc;
 }

@@ -3,6 +3,7 @@
  * graph file > defaults, the API key (value, variable or 0600 key file) and
  * its checks. The key is never put into a message.
  */
+#include "headers.h"
 #include "http.h"
 #include "redact.h"
 
@@ -42,14 +43,6 @@ static int set_str(char **dst, const char *s, hf_error *err)
 	if (s && !*dst)
 		return hf_err(err, HF_ENOMEM, "out of memory");
 	return HF_OK;
-}
-
-bool hf_header_safe(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return false;
-	return true;
 }
 
 /* HF_ECONFIG "the base URL 'URL' <why>", the URL without its password. */
@@ -284,10 +277,10 @@ int hf_endpoint_resolve(hf_endpoint *out, const hf_client_options *opts, const h
 	/* Chat calls share these; a provider that cannot go into a header is
 	 * left for the call to report. */
 	if (!out->provider || hf_header_safe(out->provider))
-		if ((rc = hf_headers_build(&out->chat_headers[0], out, true, false, out->provider,
-		                           err)) ||
-		    (rc = hf_headers_build(&out->chat_headers[1], out, true, true, out->provider,
-		                           err))) {
+		if ((rc = hf_headers_build(&out->chat_headers[0], out->api_key, out->auth,
+		                           out->headers, true, false, out->provider, err)) ||
+		    (rc = hf_headers_build(&out->chat_headers[1], out->api_key, out->auth,
+		                           out->headers, true, true, out->provider, err))) {
 			hf_endpoint_dispose(out);
 			return rc;
 		}

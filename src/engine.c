@@ -147,13 +147,6 @@ struct hf_engine {
 
 #define TURN_OF(k, member) HF_CONTAINER(k, eng_turn, member)
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int multi_error(hf_error *err, CURLMcode mc, const char *what)
 {
 	return hf_err(err, mc == CURLM_OUT_OF_MEMORY ? HF_ENOMEM : HF_ENET,
@@ -491,7 +484,7 @@ static void start_waiting(hf_engine *e)
 
 static void schedule_retry(hf_engine *e, eng_turn *et, long delay_ms)
 {
-	et->backoff.key = now_ms() + (delay_ms > 0 ? delay_ms : 0);
+	et->backoff.key = hf_now_ms() + (delay_ms > 0 ? delay_ms : 0);
 	mstate(e, et, ES_BACKOFF);
 }
 
@@ -551,7 +544,7 @@ static void read_done(hf_engine *e)
 /* Start the attempts whose back-off is over. */
 static void run_retries(hf_engine *e)
 {
-	long long now = now_ms();
+	long long now = hf_now_ms();
 	hf_heap_node *next;
 	while ((next = hf_heap_top(&e->backoff)) && next->key <= now) {
 		eng_turn *et = TURN_OF(next, backoff);
@@ -637,7 +630,7 @@ static void update_timer(hf_engine *e)
 		e->opts.timer_fn(-1, e->opts.loop_payload);
 		return;
 	}
-	now = now_ms();
+	now = hf_now_ms();
 	e->opts.timer_fn(due > now ? (long)(due - now) : 0, e->opts.loop_payload);
 }
 
@@ -645,7 +638,7 @@ static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
 {
 	hf_engine *e = userp;
 	(void)multi;
-	e->curl_due = timeout_ms < 0 ? NO_DEADLINE : now_ms() + timeout_ms;
+	e->curl_due = timeout_ms < 0 ? NO_DEADLINE : hf_now_ms() + timeout_ms;
 	update_timer(e);
 	return 0;
 }
@@ -658,7 +651,7 @@ static int loop_finish(hf_engine *e)
 	read_done(e);
 	run_retries(e);
 	curl_multi_timeout(e->multi, &ms);
-	e->curl_due = ms < 0 ? NO_DEADLINE : now_ms() + ms;
+	e->curl_due = ms < 0 ? NO_DEADLINE : hf_now_ms() + ms;
 	update_timer(e);
 	return running(e);
 }
@@ -887,7 +880,7 @@ int hf_engine_perform(hf_engine *e, int timeout_ms, hf_error *err)
 		                "use hf_engine_socket_action and hf_engine_timeout_action"
 		              : "hf_engine_perform: an engine and a timeout >= 0 are required");
 	if (hf_heap_top(&e->backoff)) {
-		long long wait = hf_heap_top(&e->backoff)->key - now_ms();
+		long long wait = hf_heap_top(&e->backoff)->key - hf_now_ms();
 		if (wait < timeout_ms)
 			timeout_ms = wait > 0 ? (int)wait : 0;
 	}

@@ -4,7 +4,6 @@
  * Loading is in graph_load.c, export in graph_export.c.
  */
 #include "graph.h"
-#include "chat.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -133,7 +132,8 @@ void hf_agent_dispose(hf_agent *a)
 	free(a->handoffs);
 	free(a->file);
 	settings_free(&a->settings);
-	hf_agent_wire_free(a->wire);
+	if (a->cache)
+		a->cache->free(a->cache);
 }
 
 void hf_graph_free(hf_graph *g)

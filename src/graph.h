@@ -22,6 +22,12 @@ typedef struct hf_settings {
 	size_t nstop;
 } hf_settings;
 
+/* The head of a value cached in an agent: the destructor that frees the
+ * whole value (which embeds this as its first member). */
+typedef struct hf_agent_cache {
+	void (*free)(struct hf_agent_cache *c);
+} hf_agent_cache;
+
 struct hf_agent {
 	char *name;
 	char *description;       /* handoff_description */
@@ -39,10 +45,11 @@ struct hf_agent {
 	size_t nhandoffs;
 	char *file;              /* where it was defined */
 	int line, col;
-	/* The request-body parts that depend only on this agent, rendered on
-	 * first use (chat.c, hf_agent_wire_get); the graph stays logically
-	 * immutable and threads race benignly to fill it. */
-	struct hf_agent_wire *_Atomic wire;
+	/* A value derived from this agent on first use by the module that owns
+	 * it (the request-body parts, chat.c's hf_agent_wire_get); the graph
+	 * stays logically immutable, threads race benignly to fill it, and
+	 * hf_agent_dispose frees it through its own destructor. */
+	hf_agent_cache *_Atomic cache;
 };
 
 /* Endpoint defaults from the graph file; NULL / 0 when not set. */

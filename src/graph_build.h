@@ -43,8 +43,8 @@ typedef struct graph_build {
 	bool oom;
 } graph_build;
 
-/* Report a problem at node `at` (NULL: the whole file); a failed
- * allocation sets b->oom. */
+/* graph_diag.c: report a problem at node `at` (NULL: the whole file); a
+ * failed allocation sets b->oom. */
 void gb_report(graph_build *b, hf_severity sev, const char *file, const gy_node *at,
                const char *fmt, ...) HF_PRINTF(5, 6);
 

@@ -1,8 +1,9 @@
 /*
  * graph_diag.c - the problems found while loading a graph: a list of
- * errors and warnings with file:line:col, and "did you mean" suggestions.
+ * errors and warnings with file:line:col, the loader's way of reporting one
+ * at a YAML node (gb_report), and "did you mean" suggestions.
  */
-#include "graph.h"
+#include "graph_build.h"
 #include "text.h"
 
 #include <stdint.h>
@@ -344,4 +345,14 @@ const char *hf_nearest(const char *word, const char *const *candidates, size_t n
 		}
 	}
 	return best;
+}
+
+void gb_report(graph_build *b, hf_severity sev, const char *file, const gy_node *at,
+               const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	if (hf_diag_addv(b->d, sev, file, at ? at->line : 0, at ? at->col : 0, fmt, ap))
+		b->oom = true;
+	va_end(ap);
 }

@@ -21,16 +21,6 @@
  * costs up to 64 x 64 steps); past it, unknown names get no suggestion. */
 #define SUGGEST_BUDGET 200000
 
-void gb_report(graph_build *b, hf_severity sev, const char *file, const gy_node *at,
-               const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	if (hf_diag_addv(b->d, sev, file, at ? at->line : 0, at ? at->col : 0, fmt, ap))
-		b->oom = true;
-	va_end(ap);
-}
-
 static int build_init(graph_build *b, const char *source, hf_error *err)
 {
 	memset(b, 0, sizeof(*b));

@@ -6,6 +6,7 @@
  * blocking loop (hf_call_perform) and the multi-handle engine share all of
  * it: they only call hf_call_setup and hf_call_finish around a transfer.
  */
+#include "headers.h"
 #include "http.h"
 #include "redact.h"
 #include "sse.h"
@@ -62,15 +63,8 @@ struct hf_call {
 	char errbuf[CURL_ERROR_SIZE];
 	hf_reply reply;              /* a finished stream's reply */
 	bool have_reply;
-	long long deadline_ms;       /* now_ms() by which every attempt must be over */
+	long long deadline_ms;       /* hf_now_ms() by which every attempt must be over */
 };
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Record the first error raised inside a callback. */
 static void cb_fail(hf_call *c, int code, bool retryable, const char *fmt, ...) HF_PRINTF(4, 5);
@@ -192,7 +186,7 @@ static size_t on_write(char *p, size_t size, size_t n, void *ud)
 	hf_call *c = ud;
 	size_t len = size * n;
 
-	c->last_byte_ms = now_ms();
+	c->last_byte_ms = hf_now_ms();
 	if (len > c->ep->max_response_bytes - c->received) {
 		char lim[32];
 		size_text(lim, sizeof(lim), c->ep->max_response_bytes);
@@ -236,7 +230,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 	size_t len = size * n;
 	char v[128];
 
-	c->last_byte_ms = now_ms();
+	c->last_byte_ms = hf_now_ms();
 	c->idle_armed = true;
 	if (!len || !strchr("HRXCrxc", p[0])) /* none of the lines below */
 		return len;
@@ -282,12 +276,12 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
 		cb_fail(c, HF_ECANCELLED, false, "cancelled");
 		return 1;
 	}
-	if (c->deadline_ms && now_ms() >= c->deadline_ms) {
+	if (c->deadline_ms && hf_now_ms() >= c->deadline_ms) {
 		cb_fail(c, HF_ENET, false, "no complete reply from %s within the %.1f s deadline for "
 		        "the request (all attempts)", c->url, c->ep->deadline_ms / 1000.0);
 		return 1;
 	}
-	if (c->idle_armed && now_ms() - c->last_byte_ms >= c->ep->idle_timeout_ms) {
+	if (c->idle_armed && hf_now_ms() - c->last_byte_ms >= c->ep->idle_timeout_ms) {
 		cb_fail(c, HF_ENET, true, "no data for %.1f s (idle timeout) from %s",
 		        c->ep->idle_timeout_ms / 1000.0, c->url);
 		return 1;
@@ -360,67 +354,6 @@ static int on_debug(CURL *h, curl_infotype type, char *data, size_t size, void *
 
 /* ---- the call ---- */
 
-/* Append the header line head + value (value may be NULL). */
-static int add_header(struct curl_slist **list, const char *head, const char *value)
-{
-	char line[4096];
-	size_t h = strlen(head), v = value ? strlen(value) : 0;
-	struct curl_slist *l;
-	if (h + v >= sizeof(line))
-		return HF_ELIMIT;
-	memcpy(line, head, h);
-	memcpy(line + h, value ? value : "", v);
-	line[h + v] = '\0';
-	l = curl_slist_append(*list, line);
-	explicit_bzero(line, h + v);
-	if (!l)
-		return HF_ENOMEM;
-	*list = l;
-	return HF_OK;
-}
-
-int hf_headers_build(struct curl_slist **out, const hf_endpoint *ep, bool post, bool stream,
-                     const char *provider, hf_error *err)
-{
-	const char *key = ep->api_key;
-	struct curl_slist *h = NULL;
-	size_t i;
-	int rc = HF_OK;
-
-	*out = NULL;
-	if (provider && !hf_header_safe(provider))
-		return hf_err(err, HF_EINVAL, "the provider name contains a control character");
-	if (post)
-		rc = add_header(&h, "Content-Type: application/json", NULL);
-	if (!rc)
-		rc = add_header(&h, "Accept: ", stream ? "text/event-stream" : "application/json");
-	if (!rc && key && (ep->auth & HF_AUTH_BEARER))
-		rc = add_header(&h, "Authorization: Bearer ", key);
-	if (!rc && key && (ep->auth & HF_AUTH_X_API_KEY))
-		rc = add_header(&h, "x-api-key: ", key);
-	if (!rc && provider && *provider)
-		rc = add_header(&h, "OpenAI-Organization: ", provider);
-	for (i = 0; !rc && ep->headers && ep->headers[i]; i++)
-		rc = add_header(&h, ep->headers[i], NULL);
-	if (!rc && post)
-		rc = add_header(&h, "Expect:", NULL); /* no 100-continue round trip */
-	if (rc) {
-		hf_headers_free(h);
-		return rc == HF_ELIMIT ? hf_err(err, rc, "a request header is longer than 4 KiB")
-		                       : hf_err(err, rc, "out of memory");
-	}
-	*out = h;
-	return HF_OK;
-}
-
-void hf_headers_free(struct curl_slist *h)
-{
-	struct curl_slist *l;
-	for (l = h; l; l = l->next)
-		explicit_bzero(l->data, strlen(l->data));
-	curl_slist_free_all(h);
-}
-
 static bool same_str(const char *a, const char *b)
 {
 	return a == b || (a && b && !strcmp(a, b));
@@ -447,7 +380,7 @@ int hf_call_new(hf_call **out, const hf_endpoint *ep, const hf_call_spec *spec, 
 	c->on_delta = spec->on_delta;
 	c->payload = spec->payload;
 	c->stop = spec->cancel;
-	c->rng = (unsigned)now_ms() ^ (unsigned)(uintptr_t)c;
+	c->rng = (unsigned)hf_now_ms() ^ (unsigned)(uintptr_t)c;
 	atomic_init(&c->cancel, 0);
 	if (ep->chat_url && !strcmp(spec->path, "/chat/completions")) {
 		c->fetch_url = ep->chat_url;
@@ -468,7 +401,8 @@ int hf_call_new(hf_call **out, const hf_endpoint *ep, const hf_call_spec *spec, 
 	shared = post && c->fetch_url == ep->chat_url && same_str(provider, ep->provider) &&
 	         ep->chat_headers[c->stream];
 	if (!shared &&
-	    (rc = hf_headers_build(&c->headers_owned, ep, post, c->stream, provider, err))) {
+	    (rc = hf_headers_build(&c->headers_owned, ep->api_key, ep->auth, ep->headers, post,
+	                           c->stream, provider, err))) {
 		hf_call_free(c);
 		return rc;
 	}
@@ -506,7 +440,7 @@ static int reset_attempt(hf_call *c, hf_error *err)
 	c->retry_after_ms = -1;
 	c->should_retry = -1;
 	c->idle_armed = c->stream;
-	c->last_byte_ms = now_ms();
+	c->last_byte_ms = hf_now_ms();
 	c->received = 0;
 	c->cb_code = HF_OK;
 	c->cb_retryable = false;
@@ -586,9 +520,9 @@ int hf_call_setup(hf_call *c, CURL *easy, hf_error *err)
 	SET(CURLOPT_DEBUGDATA, c);
 	SET(CURLOPT_VERBOSE, trace ? 1L : 0L);
 	if (!c->deadline_ms && c->ep->deadline_ms > 0)
-		c->deadline_ms = now_ms() + c->ep->deadline_ms;
+		c->deadline_ms = hf_now_ms() + c->ep->deadline_ms;
 	if (c->deadline_ms) { /* no attempt outlives the deadline */
-		long long left = c->deadline_ms - now_ms();
+		long long left = c->deadline_ms - hf_now_ms();
 		SET(CURLOPT_TIMEOUT_MS, left < 1 ? 1L : left < c->ep->timeout_ms ? (long)left
 		                                                                : c->ep->timeout_ms);
 	}
@@ -677,7 +611,7 @@ int hf_call_finish(hf_call *c, CURL *easy, CURLcode rc, long *delay_ms, hf_error
 		e = c->cb_err;
 		code = c->cb_code;
 		retry = c->cb_retryable;
-	} else if (rc == CURLE_OPERATION_TIMEDOUT && c->deadline_ms && now_ms() >= c->deadline_ms) {
+	} else if (rc == CURLE_OPERATION_TIMEDOUT && c->deadline_ms && hf_now_ms() >= c->deadline_ms) {
 		code = hf_err(&e, HF_ENET, "no complete reply from %s within the %.1f s deadline for "
 		              "the request (all attempts)", c->url, c->ep->deadline_ms / 1000.0);
 	} else if (rc != CURLE_OK) {
@@ -703,7 +637,7 @@ int hf_call_finish(hf_call *c, CURL *easy, CURLcode rc, long *delay_ms, hf_error
 	if (retry && may_retry(c)) {
 		*delay_ms = pause_given ? c->retry_after_ms
 		                        : hf_retry_backoff_ms(c->attempts - 1, jitter(c));
-		if (c->deadline_ms && now_ms() + *delay_ms >= c->deadline_ms) {
+		if (c->deadline_ms && hf_now_ms() + *delay_ms >= c->deadline_ms) {
 			size_t n = strlen(e.message);
 			snprintf(e.message + n, sizeof(e.message) - n, "; not retried: the %.1f s "
 			         "deadline for the request would pass", c->ep->deadline_ms / 1000.0);
@@ -728,9 +662,9 @@ give_up:
 /* Sleep ms, waking early when the call is cancelled (then false). */
 static bool pause_ms(hf_call *c, long ms)
 {
-	long long until = now_ms() + ms;
+	long long until = hf_now_ms() + ms;
 	for (;;) {
-		long long left = until - now_ms();
+		long long left = until - hf_now_ms();
 		struct timespec ts;
 		if (cancelled(c))
 			return false;
@@ -815,4 +749,21 @@ const char *hf_call_body(const hf_call *c, size_t *len)
 	if (len)
 		*len = c->buf.len;
 	return c->buf.data ? c->buf.data : "";
+}
+
+int hf_call_run(hf_reply *reply, hf_buf *body, CURL *easy, const hf_endpoint *ep,
+                const hf_call_spec *spec, hf_error *err)
+{
+	hf_call *c = NULL;
+	int rc = hf_call_new(&c, ep, spec, err);
+	if (!rc)
+		rc = hf_call_perform(c, easy, err);
+	if (!rc && reply)
+		rc = hf_call_reply(c, reply, err);
+	if (!rc && !reply) {
+		*body = c->buf;
+		memset(&c->buf, 0, sizeof(c->buf));
+	}
+	hf_call_free(c);
+	return rc;
 }

@@ -8,6 +8,7 @@
 #define HF_HTTP_H
 
 #include "chat.h"
+#include "headers.h"
 
 #include <curl/curl.h>
 #include <time.h>
@@ -46,17 +47,6 @@ int hf_endpoint_resolve(hf_endpoint *out, const hf_client_options *opts,
                         const hf_graph *graph, hf_error *err);
 /* Wipe the key (and the header lists holding it) and free everything. */
 void hf_endpoint_dispose(hf_endpoint *ep);
-/* True when s holds no control character, so it can go into a header line. */
-bool hf_header_safe(const char *s);
-/* The request headers of a call to ep (key, Accept for `stream`, the
- * provider unless NULL or empty, ep's extra headers; for `post` also
- * Content-Type and an empty Expect). *out is freed with hf_headers_free,
- * which wipes the key. HF_EINVAL for a provider with a control character,
- * HF_ELIMIT for a header over 4 KiB, HF_ENOMEM. */
-int hf_headers_build(struct curl_slist **out, const hf_endpoint *ep, bool post, bool stream,
-                     const char *provider, hf_error *err);
-void hf_headers_free(struct curl_slist *h);
-
 struct hf_client {
 	hf_endpoint ep;
 	CURL *easy;              /* reused across requests: keeps the connection */
@@ -119,6 +109,13 @@ int hf_call_perform(hf_call *c, CURL *easy, hf_error *err);
 int hf_call_reply(hf_call *c, hf_reply *out, hf_error *err);
 /* ... or the raw body of a non-chat request (borrowed). */
 const char *hf_call_body(const hf_call *c, size_t *len);
+
+/* The blocking path in one step: a new call to ep per spec, run on `easy`
+ * (hf_call_perform), then freed. On success the chat reply is moved into
+ * *reply, or, when reply is NULL, the raw body into *body (an empty hf_buf;
+ * the caller disposes it). Errors as hf_call_new and hf_call_perform. */
+int hf_call_run(hf_reply *reply, hf_buf *body, CURL *easy, const hf_endpoint *ep,
+                const hf_call_spec *spec, hf_error *err);
 
 /* Ask the call to stop at the next progress tick (any thread; the transfer
  * then ends with HF_ECANCELLED). */

@@ -79,9 +79,7 @@ static int hub_get(char **json_out, hf_client *c, const char *route, hf_hub_repl
                    hf_error *err)
 {
 	char *path, *where = NULL;
-	hf_call *call = NULL;
-	const char *body;
-	size_t len;
+	hf_buf body = HF_BUF_INIT;
 	int rc;
 
 	*json_out = NULL;
@@ -90,20 +88,16 @@ static int hub_get(char **json_out, hf_client *c, const char *route, hf_hub_repl
 	if (!(path = with_query(c->easy, route, k1, v1, k2, v2)))
 		return hf_err(err, HF_ENOMEM, "out of memory");
 	hf_call_spec spec = { .method = "GET", .path = path };
-	rc = hf_call_new(&call, &c->ep, &spec, err);
-	if (!rc)
-		rc = hf_call_perform(call, c->easy, err);
+	rc = hf_call_run(NULL, &body, c->easy, &c->ep, &spec, err);
 	if (rc == HF_ENOTFOUND && strcmp(route, "/models") && !is_model_hub(c->ep.base_url))
 		rc = hf_err(err, HF_EHTTP, "this endpoint (%s) has no provider catalogue; the Model "
 		            "Hub's base URL ends in /compute", c->ep.shown_base_url);
 	if (!rc && !(where = hf_asprintf("%s%s", c->ep.shown_base_url, path)))
 		rc = hf_err(err, HF_ENOMEM, "out of memory");
-	if (!rc) {
-		body = hf_call_body(call, &len);
-		rc = hf_hub_decode(json_out, body, len, kind, where, err);
-	}
+	if (!rc)
+		rc = hf_hub_decode(json_out, body.data ? body.data : "", body.len, kind, where, err);
 	free(where);
-	hf_call_free(call);
+	hf_buf_dispose(&body);
 	free(path);
 	return rc;
 }

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #if defined(__GNUC__)
 #define HF_PRINTF(f, a) __attribute__((format(printf, f, a)))
@@ -26,6 +27,14 @@ static inline void hf_usage_add(hf_usage *to, const hf_usage *u)
 	to->input_tokens += u->input_tokens;
 	to->output_tokens += u->output_tokens;
 	to->total_tokens += u->total_tokens;
+}
+
+/* Milliseconds on the monotonic clock (for deadlines and back-off). */
+static inline long long hf_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Fill err (when not NULL) with code and a printf-style message; returns

@@ -225,8 +225,8 @@ int hf_turn_request(hf_turn *t, hf_call_spec *spec, hf_error *err)
 		              "max turns (%d) exceeded: the agents made %d model calls in this "
 		              "turn without a final answer (last agent: '%s')",
 		              t->max_turns, t->calls, a->name);
-	if (!(w = hf_agent_wire_get(a, err)))
-		return hf_error_last()->code;
+	if ((rc = hf_agent_wire_get(&w, a, err)))
+		return rc;
 	/* Message texts: the history's are kept by the session, the turn's here. */
 	if (!(texts = hf_calloc(nhist + hf_msglist_count(&t->turn), sizeof(*texts))))
 		goto oom;
@@ -532,20 +532,13 @@ int hf_run(char **answer, hf_client *c, const hf_graph *graph, hf_session *sessi
 		return rc;
 	for (;;) {
 		hf_call_spec spec;
-		hf_call *call = NULL;
 		hf_reply reply = { 0 };
 
 		if ((rc = hf_turn_request(t, &spec, err))) {
 			hf_turn_fail(t, err);
 			break;
 		}
-		rc = hf_call_new(&call, &c->ep, &spec, err);
-		if (!rc)
-			rc = hf_call_perform(call, c->easy, err);
-		if (!rc)
-			rc = hf_call_reply(call, &reply, err);
-		hf_call_free(call);
-		if (rc) {
+		if ((rc = hf_call_run(&reply, NULL, c->easy, &c->ep, &spec, err))) {
 			hf_turn_blame(t, err);
 			hf_turn_fail(t, err);
 			break;

@@ -89,12 +89,54 @@ bool ts_contains(const char *haystack, const char *needle)
 	return haystack && needle && strstr(haystack, needle) != NULL;
 }
 
+static long long mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void ts_wait_until(bool (*cond)(void *arg), void *arg, const char *what)
+{
+	long long until = mono_ms() + TS_SAFETY_MS;
+	while (!cond(arg)) {
+		struct timespec tick = { 0, 1000 * 1000 };
+		if (mono_ms() > until)
+			fail_msg("still waiting for %s after %d s", what, TS_SAFETY_MS / 1000);
+		nanosleep(&tick, NULL);
+	}
+}
+
+static bool child_done(void *arg)
+{
+	int *w = arg; /* { pid, status, done } */
+	if (!w[2] && waitpid(w[0], &w[1], WNOHANG) == w[0])
+		w[2] = 1;
+	return w[2];
+}
+
+void ts_wait_child(int pid, int *status)
+{
+	int w[3] = { pid, 0, 0 };
+	long long until = mono_ms() + TS_SAFETY_MS;
+	while (!child_done(w)) {
+		struct timespec tick = { 0, 1000 * 1000 };
+		if (mono_ms() > until) {
+			kill(pid, SIGKILL);
+			waitpid(pid, status, 0);
+			fail_msg("process %d still running after %d s: killed", pid, TS_SAFETY_MS / 1000);
+		}
+		nanosleep(&tick, NULL);
+	}
+	*status = w[1];
+}
+
 void ts_run_cli(ts_proc *p, const char *input, const char *const *env, const char *const *argv)
 {
 	char *dir = ts_tmpdir();
 	char *in = ts_path(dir, "stdin"), *out = ts_path(dir, "stdout"), *err = ts_path(dir, "stderr");
 	pid_t pid;
-	int st = 0, waited = 0;
+	int st = 0;
 	size_t argc = 0;
 
 	ts_write(in, input ? input : "");
@@ -118,20 +160,7 @@ void ts_run_cli(ts_proc *p, const char *input, const char *const *env, const cha
 		execv(HF_CLI_PATH, (char *const *)av);
 		_exit(127);
 	}
-	/* Bounded wait: 60 s, then kill. */
-	for (;;) {
-		pid_t r = waitpid(pid, &st, WNOHANG);
-		if (r == pid)
-			break;
-		if (waited >= 60000) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &st, 0);
-			break;
-		}
-		struct timespec ts = { 0, 5 * 1000 * 1000 };
-		nanosleep(&ts, NULL);
-		waited += 5;
-	}
+	ts_wait_child(pid, &st);
 	p->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 	p->out = ts_read(out, NULL);
 	p->err = ts_read(err, NULL);

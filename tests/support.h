@@ -35,6 +35,17 @@ typedef struct ts_proc {
 void ts_run_cli(ts_proc *p, const char *input, const char *const *env, const char *const *argv);
 void ts_proc_dispose(ts_proc *p);
 
+/* Tests wait for conditions, never for a time. This bound only stops a
+ * hung wait, so that the test fails instead of hanging the suite. */
+#define TS_SAFETY_MS 60000
+
+/* Poll cond(arg) every millisecond until it is true; fail the test naming
+ * `what` when it is still false after TS_SAFETY_MS. */
+void ts_wait_until(bool (*cond)(void *arg), void *arg, const char *what);
+/* waitpid(pid) bounded by TS_SAFETY_MS: past it the child is killed, reaped
+ * and the test fails. */
+void ts_wait_child(int pid, int *status);
+
 /* True when needle occurs in haystack. */
 bool ts_contains(const char *haystack, const char *needle);
 

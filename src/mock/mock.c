@@ -4,6 +4,7 @@
  * applies auth, faults and latency, and hands chat requests to the script
  * (mock_script.c) and renderer (mock_chat.c), discovery to the catalogue.
  */
+#include "mock.h"
 #include "mock_internal.h"
 #include "text.h"
 
@@ -93,36 +94,6 @@ typedef struct answer {
 	const char *allow;         /* Allow header of a 405 */
 } answer;
 
-int mock_read_file(hf_buf *out, const char *path, const char *what, hf_error *err)
-{
-	FILE *f = fopen(path, "rb");
-	char chunk[8192];
-	size_t n;
-	if (!f)
-		return hf_err(err, HF_ENOTFOUND, "cannot read the %s %s: %s", what, path,
-		              strerror(errno));
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		if (hf_buf_append(out, chunk, n)) {
-			fclose(f);
-			hf_buf_dispose(out);
-			return hf_err(err, HF_ENOMEM, "out of memory reading %s", path);
-		}
-	fclose(f);
-	return HF_OK;
-}
-
-char *mock_error_json(const char *message, const char *type, const char *code)
-{
-	cJSON *root = cJSON_CreateObject(), *e = cJSON_AddObjectToObject(root, "error");
-	char *text;
-	cJSON_AddStringToObject(e, "message", message);
-	cJSON_AddStringToObject(e, "type", type);
-	cJSON_AddStringToObject(e, "code", code);
-	text = e ? cJSON_PrintUnformatted(root) : NULL;
-	cJSON_Delete(root);
-	return text;
-}
-
 /* Set a JSON body from text (owned). Out of memory (text NULL) leaves no
  * body: the connection is then closed without a reply. */
 static void answer_json(answer *a, unsigned status, char *text)
@@ -195,7 +166,7 @@ static void do_chat(hf_mock *m, const mock_req *r, answer *a)
 {
 	cJSON *req = cJSON_ParseWithLength(r->body.data ? r->body.data : "", r->body.len);
 	const cJSON *model = cJSON_GetObjectItemCaseSensitive(req, "model");
-	mock_reply reply = { 0 };
+	hf_reply reply = { 0 };
 	const char *script_fault = NULL;
 	mock_chat_out out;
 	mock_chat_in in;
@@ -238,7 +209,7 @@ static void do_chat(hf_mock *m, const mock_req *r, answer *a)
 	a->content_type = out.content_type;
 	a->body = out.body;
 done:
-	mock_reply_dispose(&reply);
+	hf_reply_dispose(&reply);
 	cJSON_Delete(req);
 }
 

@@ -83,7 +83,7 @@ static long tokens(size_t bytes)
 
 /* Usage: 4 tokens per message plus a token per 4 bytes of text; the same
  * rule for the reply, at least 1. */
-static usage count_usage(const cJSON *request, const mock_reply *r)
+static usage count_usage(const cJSON *request, const hf_reply *r)
 {
 	const cJSON *messages = cJSON_GetObjectItemCaseSensitive(request, "messages"), *m;
 	usage u = { 0, 0 };
@@ -135,12 +135,12 @@ static const char *model_of(const cJSON *request)
 	return cJSON_IsString(m) ? m->valuestring : "mock";
 }
 
-static const char *finish_reason(const mock_reply *r)
+static const char *finish_reason(const hf_reply *r)
 {
 	return r->ncalls ? "tool_calls" : "stop";
 }
 
-static cJSON *tool_call_json(const mock_call *c, int index, const char *args)
+static cJSON *tool_call_json(const hf_tool_call *c, int index, const char *args)
 {
 	cJSON *j = cJSON_CreateObject(), *fn;
 	if (index >= 0)
@@ -175,7 +175,7 @@ static char *filler(void)
 
 /* ---- non-streaming ---- */
 
-static int render_json(hf_buf *out, const mock_chat_in *in, const mock_reply *r, usage u)
+static int render_json(hf_buf *out, const mock_chat_in *in, const hf_reply *r, usage u)
 {
 	cJSON *root = envelope("chat.completion", in->id, model_of(in->request));
 	cJSON *choices = cJSON_AddArrayToObject(root, "choices");
@@ -263,14 +263,14 @@ static void emit_role(stream *s)
 }
 
 /* The first event of tool call i: index, id, type, name, empty arguments. */
-static void emit_call_head(stream *s, const mock_call *c, int i)
+static void emit_call_head(stream *s, const hf_tool_call *c, int i)
 {
 	cJSON *d = cJSON_CreateObject(), *calls = cJSON_AddArrayToObject(d, "tool_calls");
 	cJSON_AddItemToArray(calls, tool_call_json(c, i, ""));
 	emit(s, d, NULL);
 }
 
-static void emit_call_args(stream *s, const mock_call *c, int i)
+static void emit_call_args(stream *s, const hf_tool_call *c, int i)
 {
 	size_t ends[8], n = split_args(c->arguments, strlen(c->arguments), ends), k, from = 0;
 	for (k = 0; k < n; k++) {
@@ -322,7 +322,7 @@ static void emit_error_event(stream *s)
 }
 
 /* The end of a stream: finish chunk, usage chunk when asked, [DONE]. */
-static void emit_end(stream *s, const mock_chat_in *in, const mock_reply *r, usage u,
+static void emit_end(stream *s, const mock_chat_in *in, const hf_reply *r, usage u,
                      bool usage_on)
 {
 	emit(s, NULL, finish_reason(r));
@@ -335,7 +335,7 @@ static void emit_end(stream *s, const mock_chat_in *in, const mock_reply *r, usa
 /* Render the stream into b. Faults: drop-mid-stream and error-mid-stream
  * stop after half the text; truncated cuts the next event's JSON;
  * oversize puts its filler events in b->unit. */
-static int render_stream(mock_body *b, const mock_chat_in *in, const mock_reply *r, usage u)
+static int render_stream(mock_body *b, const mock_chat_in *in, const hf_reply *r, usage u)
 {
 	mock_fault_kind fault = in->fault ? in->fault->kind : MOCK_FAULT_NONE;
 	bool usage_on = include_usage(in->request), partial;
@@ -414,10 +414,10 @@ static int render_stream(mock_body *b, const mock_chat_in *in, const mock_reply 
 
 /* An oversize JSON reply: the content is a long run of 'x' produced by b's
  * unit, with the JSON around it printed by cJSON. */
-static int render_oversize_json(mock_body *b, const mock_chat_in *in, const mock_reply *r,
+static int render_oversize_json(mock_body *b, const mock_chat_in *in, const hf_reply *r,
                                 usage u)
 {
-	mock_reply big = *r;
+	hf_reply big = *r;
 	hf_buf text = HF_BUF_INIT;
 	const char *mark;
 	int rc;

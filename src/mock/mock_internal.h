@@ -3,13 +3,15 @@
  * language detection (mock_lang.c), faults (mock_faults.c), the catalogue
  * (mock_catalogue.c), the routing model and scenario (mock_script.c), chat
  * rendering (mock_chat.c), lazy bodies (mock_body.c), the wake-up timer
- * (mock_timer.c) and the request log (mock_log.c). Not for other modules:
- * they use mock.h.
+ * (mock_timer.c), the request log (mock_log.c) and the helpers they share
+ * (mock_util.c). The server (mock.c) uses them; they never call back into
+ * it. Not for other modules: they use mock.h.
  */
 #ifndef HF_MOCK_INTERNAL_H
 #define HF_MOCK_INTERNAL_H
 
-#include "mock.h"
+#include "chat.h"
+#include "internal.h"
 
 #include <cjson/cJSON.h>
 #include <microhttpd.h>
@@ -20,6 +22,8 @@
 #define MOCK_CREATED 1735689600L
 
 typedef struct mock_timer mock_timer;
+
+/* ---- mock_util.c: shared helpers ---- */
 
 /* Error envelope {"error":{"message","type","code"}} as an owned string. */
 char *mock_error_json(const char *message, const char *type, const char *code);
@@ -125,32 +129,24 @@ int mock_catalogue_openai_models(const mock_catalogue *c, char **body);
 
 /* ---- mock_script.c: what the model answers ---- */
 
-typedef struct mock_call {
-	char *id;        /* NULL: the id is left out */
-	char *name;
-	char *arguments; /* JSON text */
-} mock_call;
+/* A scripted reply is the library's own reply type (hf_reply, chat.h; free
+ * it with hf_reply_dispose): content NULL means no text, a call's id NULL
+ * means the id is left out. finish_reason and usage stay unset: the
+ * renderer (mock_chat.c) derives them from the request and the reply. */
 
-typedef struct mock_reply {
-	char *content;   /* NULL: no text */
-	mock_call *calls;
-	size_t ncalls;
-} mock_reply;
-
-void mock_reply_dispose(mock_reply *r);
 /* Append a tool call (copies). HF_ENOMEM. */
-int mock_reply_add_call(mock_reply *r, const char *id, const char *name, const char *args);
+int mock_reply_add_call(hf_reply *r, const char *id, const char *name, const char *args);
 
 /* Change a reply as a fault says: bad-utf8 puts invalid UTF-8 in the text,
  * empty-id / missing-id blank the call ids (making a call when there was
  * none), unknown-tool calls lookup_weather, multi-handoff calls the first
  * two transfer tools offered. Other faults leave it. HF_ENOMEM. */
-int mock_reply_fault(mock_reply *r, const cJSON *request, const mock_fault *f,
+int mock_reply_fault(hf_reply *r, const cJSON *request, const mock_fault *f,
                      _Atomic unsigned long *next_call);
 
 /* The default routing model: decide the reply to a chat request (see
  * docs/mock.md). next_call numbers the generated call ids. */
-int mock_route(mock_reply *out, const cJSON *request, _Atomic unsigned long *next_call);
+int mock_route(hf_reply *out, const cJSON *request, _Atomic unsigned long *next_call);
 
 /* The tool names a request offers, in order (borrowed from request). */
 size_t mock_offered_tools(const cJSON *request, const char **names, size_t max,
@@ -164,7 +160,7 @@ void mock_scenario_free(mock_scenario *s);
 /* Take the next scripted reply. Returns false when the script has run out
  * (the routing model answers). *fault is the entry's fault spec (borrowed)
  * or NULL. Thread-safe. */
-bool mock_scenario_next(mock_scenario *s, mock_reply *out, const char **fault, int *rc);
+bool mock_scenario_next(mock_scenario *s, hf_reply *out, const char **fault, int *rc);
 void mock_scenario_reset(mock_scenario *s);
 
 /* ---- mock_body.c: response bodies produced on demand ---- */
@@ -201,7 +197,7 @@ typedef struct mock_chat_out {
 
 typedef struct mock_chat_in {
 	const cJSON *request;      /* the parsed body */
-	const mock_reply *reply;
+	const hf_reply *reply;
 	const mock_fault *fault;   /* the body-shaping fault, or NULL */
 	unsigned long id;          /* chatcmpl-mock-<id> */
 } mock_chat_in;

@@ -15,23 +15,10 @@
 #define TRANSFER_PREFIX "transfer_to_"
 #define MAX_TOOLS 128
 
-void mock_reply_dispose(mock_reply *r)
+int mock_reply_add_call(hf_reply *r, const char *id, const char *name, const char *args)
 {
-	size_t i;
-	for (i = 0; i < r->ncalls; i++) {
-		free(r->calls[i].id);
-		free(r->calls[i].name);
-		free(r->calls[i].arguments);
-	}
-	free(r->calls);
-	free(r->content);
-	memset(r, 0, sizeof(*r));
-}
-
-int mock_reply_add_call(mock_reply *r, const char *id, const char *name, const char *args)
-{
-	mock_call *calls = hf_realloc(r->calls, (r->ncalls + 1) * sizeof(*calls));
-	mock_call *c;
+	hf_tool_call *calls = hf_realloc(r->calls, (r->ncalls + 1) * sizeof(*calls));
+	hf_tool_call *c;
 	if (!calls)
 		return HF_ENOMEM;
 	r->calls = calls;
@@ -45,7 +32,7 @@ int mock_reply_add_call(mock_reply *r, const char *id, const char *name, const c
 	return HF_OK;
 }
 
-static int add_numbered_call(mock_reply *r, const char *name, _Atomic unsigned long *next_call)
+static int add_numbered_call(hf_reply *r, const char *name, _Atomic unsigned long *next_call)
 {
 	char id[32];
 	snprintf(id, sizeof(id), "call_%lu", ++*next_call);
@@ -149,7 +136,7 @@ static const char *transfer_for(const cJSON *request, const char **transfers, si
 
 /* ---- the routing model ---- */
 
-int mock_route(mock_reply *out, const cJSON *request, _Atomic unsigned long *next_call)
+int mock_route(hf_reply *out, const cJSON *request, _Atomic unsigned long *next_call)
 {
 	const cJSON *messages = cJSON_GetObjectItemCaseSensitive(request, "messages"), *msg;
 	const cJSON *last_user = NULL;
@@ -214,7 +201,7 @@ done:
 /* ---- faults that change the reply ---- */
 
 /* Text with an invalid UTF-8 sequence (C3 28) after its first word. */
-static int break_utf8(mock_reply *r)
+static int break_utf8(hf_reply *r)
 {
 	const char *text = r->content ? r->content : "Hello there.";
 	const char *space = strchr(text, ' ');
@@ -227,7 +214,7 @@ static int break_utf8(mock_reply *r)
 	return HF_OK;
 }
 
-int mock_reply_fault(mock_reply *r, const cJSON *request, const mock_fault *f,
+int mock_reply_fault(hf_reply *r, const cJSON *request, const mock_fault *f,
                      _Atomic unsigned long *next_call)
 {
 	const char *names[2];
@@ -254,13 +241,13 @@ int mock_reply_fault(mock_reply *r, const cJSON *request, const mock_fault *f,
 		return rc;
 	case MOCK_FAULT_UNKNOWN_TOOL: {
 		char id[32];
-		mock_reply_dispose(r);
+		hf_reply_dispose(r);
 		snprintf(id, sizeof(id), "call_%lu", ++*next_call);
 		return mock_reply_add_call(r, id, "lookup_weather", "{\"city\":\"Paris\"}");
 	}
 	case MOCK_FAULT_MULTI_HANDOFF:
 		n = mock_offered_tools(request, names, 2, true);
-		mock_reply_dispose(r);
+		hf_reply_dispose(r);
 		if (n == 0) {
 			names[0] = "transfer_to_spanish_agent";
 			names[1] = "transfer_to_english_agent";
@@ -277,7 +264,7 @@ int mock_reply_fault(mock_reply *r, const cJSON *request, const mock_fault *f,
 /* ---- scenario ---- */
 
 typedef struct entry {
-	mock_reply reply;
+	hf_reply reply;
 	char *fault;     /* fault spec, or NULL */
 	long repeat;
 } entry;
@@ -296,7 +283,7 @@ void mock_scenario_free(mock_scenario *s)
 	if (!s)
 		return;
 	for (i = 0; i < s->n; i++) {
-		mock_reply_dispose(&s->entries[i].reply);
+		hf_reply_dispose(&s->entries[i].reply);
 		free(s->entries[i].fault);
 	}
 	free(s->entries);
@@ -445,7 +432,7 @@ int mock_scenario_load(mock_scenario **out, const char *path, hf_error *err)
 	return HF_OK;
 }
 
-static int copy_reply(mock_reply *out, const mock_reply *in)
+static int copy_reply(hf_reply *out, const hf_reply *in)
 {
 	size_t i;
 	memset(out, 0, sizeof(*out));
@@ -458,7 +445,7 @@ static int copy_reply(mock_reply *out, const mock_reply *in)
 	return HF_OK;
 }
 
-bool mock_scenario_next(mock_scenario *s, mock_reply *out, const char **fault, int *rc)
+bool mock_scenario_next(mock_scenario *s, hf_reply *out, const char **fault, int *rc)
 {
 	const entry *e = NULL;
 	*fault = NULL;

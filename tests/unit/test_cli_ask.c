@@ -232,13 +232,19 @@ static void test_config_precedence(void **state)
 	free(dir);
 }
 
-/* Ctrl-C while the endpoint stalls: the request stops, exit 130. */
+static bool request_arrived(void *arg)
+{
+	return hf_mock_log_count(arg) > 0;
+}
+
+/* Ctrl-C while the endpoint stalls: the request stops, exit 130. The
+ * signal goes once the request has reached the mock (the command is then
+ * waiting on it with its handler in place), not after a guessed time. */
 static void test_interrupt(void **state)
 {
 	char env_url[200];
-	struct timespec ts = { 0, 400 * 1000 * 1000 };
 	pid_t pid;
-	int st, waited = 0;
+	int st;
 	(void)state;
 	snprintf(env_url, sizeof(env_url), "%s", base_env);
 	pid = fork();
@@ -253,18 +259,9 @@ static void test_interrupt(void **state)
 		      "X-Mock-Fault: stall;ms=20000", "Hello", (char *)NULL);
 		_exit(127);
 	}
-	nanosleep(&ts, NULL);
+	ts_wait_until(request_arrived, mock, "the request to reach the mock");
 	kill(pid, SIGINT);
-	while (waitpid(pid, &st, WNOHANG) == 0 && waited < 5000) {
-		struct timespec tick = { 0, 10 * 1000 * 1000 };
-		nanosleep(&tick, NULL);
-		waited += 10;
-	}
-	if (waited >= 5000) {
-		kill(pid, SIGKILL);
-		waitpid(pid, &st, 0);
-		fail_msg("handoff ask did not stop on SIGINT");
-	}
+	ts_wait_child(pid, &st);
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), 130);
 }

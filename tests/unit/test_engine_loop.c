@@ -59,7 +59,7 @@ static void test_loop_many_few_connections(void **state)
 	hf_mock_log_clear(te_fast.mock);
 	te_endpoint_init(&ep, &te_fast, NULL, -1);
 	ep.engine.max_connections = 8;
-	run_batch(&ep, &b, &l, 200, "loop", 30000);
+	run_batch(&ep, &b, &l, 200, "loop", TS_SAFETY_MS);
 	for (i = 0; i < b.n; i++)
 		te_assert_ok(&b, i, &te_reference, NULL);
 	assert_int_equal(hf_mock_log_count(te_fast.mock), 2 * b.n);
@@ -79,7 +79,7 @@ static void test_loop_max_requests(void **state)
 
 	te_endpoint_init(&ep, &te_fast, NULL, -1);
 	ep.engine.max_requests = 4;
-	run_batch(&ep, &b, &l, 100, "slots", 30000);
+	run_batch(&ep, &b, &l, 100, "slots", TS_SAFETY_MS);
 	for (i = 0; i < b.n; i++)
 		te_assert_ok(&b, i, &te_reference, NULL);
 	assert_true(l.nports >= 1);
@@ -99,7 +99,7 @@ static void test_loop_retry_timer(void **state)
 	hf_mock_reset(te_fast.mock);
 	hf_mock_log_clear(te_fast.mock);
 	te_endpoint_init(&ep, &te_fast, "503;times=30", 2);
-	run_batch(&ep, &b, &l, 100, "retry", 30000);
+	run_batch(&ep, &b, &l, 100, "retry", TS_SAFETY_MS);
 	for (i = 0; i < b.n; i++)
 		te_assert_ok(&b, i, &te_reference, NULL);
 	for (i = 0; i < hf_mock_log_count(te_fast.mock); i++) {
@@ -123,7 +123,7 @@ static void test_loop_stall_idle_timeout(void **state)
 
 	te_endpoint_init(&ep, &te_fast, "stall;ms=20000", 0);
 	ep.client.idle_timeout_ms = 300;
-	run_batch(&ep, &b, &l, 100, "stall", 10000);
+	run_batch(&ep, &b, &l, 100, "stall", TS_SAFETY_MS);
 	for (i = 0; i < b.n; i++) {
 		te_assert_failed(&b, i, HF_ENET, 1, NULL);
 		assert_true(ts_contains(b.recs[i].error, "idle timeout"));
@@ -152,7 +152,7 @@ static void test_loop_refused(void **state)
 	close(fd); /* a port that was free a moment ago and is closed now */
 	snprintf(closed.v1, sizeof(closed.v1), "http://127.0.0.1:%u/v1", ntohs(sa.sin_port));
 	te_endpoint_init(&ep, &closed, NULL, 1);
-	run_batch(&ep, &b, &l, 20, "refused", 10000);
+	run_batch(&ep, &b, &l, 20, "refused", TS_SAFETY_MS);
 	for (i = 0; i < b.n; i++) {
 		te_assert_failed(&b, i, HF_ENET, 1, NULL);
 		assert_true(ts_contains(b.recs[i].error, "127.0.0.1"));
@@ -179,7 +179,7 @@ static void test_loop_cancel_then_free(void **state)
 	te_submit_all(e, &b, NULL);
 	for (i = 0; i < b.n; i += 3, target++)
 		assert_int_equal(hf_engine_cancel(e, b.recs[i].id, &err), HF_OK);
-	te_loop_run(&l, e, &b.completed, target, 5000);
+	te_loop_run(&l, e, &b.completed, target, TS_SAFETY_MS);
 	assert_int_equal(b.completed, target);
 	hf_engine_free(e);
 	assert_int_equal(b.completed, b.n);
@@ -224,5 +224,8 @@ int main(void)
 		cmocka_unit_test(test_loop_cancel_then_free),
 		cmocka_unit_test(test_loop_options),
 	};
+	/* Slow enough that no reply comes before the cancels are done and every
+	 * other request is out, on a loaded machine too. */
+	te_slow_ms = 2000;
 	return cmocka_run_group_tests(tests, te_group_setup, te_group_teardown);
 }

@@ -128,19 +128,11 @@ static void spawn(child *c, const char *path, const char *const *argv, const cha
 	free(in_path);
 }
 
-/* Wait (at most 60 s) for the child; returns its exit status. */
+/* Wait for the child (bounded: support.h); returns its exit status. */
 static int reap(child *c)
 {
-	int st = 0, waited;
-	for (waited = 0; waitpid(c->pid, &st, WNOHANG) != c->pid; waited += 10) {
-		struct timespec ts = { 0, 10 * 1000 * 1000 };
-		if (waited > 60000) {
-			kill(c->pid, SIGKILL);
-			waitpid(c->pid, &st, 0);
-			break;
-		}
-		nanosleep(&ts, NULL);
-	}
+	int st = 0;
+	ts_wait_child(c->pid, &st);
 	close(c->out);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }

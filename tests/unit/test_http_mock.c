@@ -361,8 +361,7 @@ static void test_retry_after_honoured(void **state)
 	(void)state;
 	ask(&r, "429;times=1;ms=1500", false, NULL);
 	assert_int_equal(r.rc, HF_OK);
-	assert_true(r.seconds >= 1.45);
-	assert_true(r.seconds < 5);
+	assert_true(r.seconds >= 1.45); /* waited at least as told (load only adds) */
 	result_dispose(&r);
 }
 
@@ -441,11 +440,11 @@ static void test_idle_timeout(void **state)
 	(void)state;
 	for (s = 0; s < 2; s++) {
 		memset(&r, 0, sizeof(r));
-		ask(&r, "stall;ms=5000", s, &t);
+		/* a stall no test outlives: only the idle timeout can end it */
+		ask(&r, "stall;ms=600000", s, &t);
 		assert_int_equal(r.rc, HF_ENET);
 		assert_true(ts_contains(r.err.message, "no data for 0.3 s (idle timeout)"));
 		assert_true(r.seconds >= 0.29);
-		assert_true(r.seconds < 2.5);
 		result_dispose(&r);
 	}
 
@@ -464,11 +463,10 @@ static void test_total_timeout(void **state)
 	hf_client_options t = { .max_retries = 0, .timeout_ms = 500 };
 	result r = { 0 };
 	(void)state;
-	ask(&r, "stall;ms=5000", false, &t);
+	ask(&r, "stall;ms=600000", false, &t); /* only the timeout can end it */
 	assert_int_equal(r.rc, HF_ENET);
 	assert_true(ts_contains(r.err.message, "timed out: Operation timed out after"));
 	assert_true(r.seconds >= 0.49);
-	assert_true(r.seconds < 2.5);
 	result_dispose(&r);
 }
 

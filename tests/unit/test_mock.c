@@ -509,22 +509,19 @@ static void test_stop_with_requests_waiting(void **state)
 {
 	hf_mock_options o = { 0 };
 	hf_mock *m;
-	struct timespec t0, t1;
 	tm_resp r;
 	char *url;
 	(void)state;
-	/* A request still waits out a long latency: stopping must neither
-	 * wait for it nor leave its connection suspended. */
-	o.latency_ms = 60000;
+	/* A request still waits out a latency no test outlives: stopping must
+	 * neither wait for it (the test would hang until CTest's timeout) nor
+	 * leave its connection suspended. */
+	o.latency_ms = 3600 * 1000;
 	m = tm_start(&o);
 	url = tm_base_url(m, "/v1/chat/completions");
 	tm_http(&r, "POST", url, hello_en, NULL, 100); /* gives up after 100 ms */
 	assert_int_equal(r.curl_code, 28);
 	tm_resp_dispose(&r);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	hf_mock_stop(m);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	assert_true(t1.tv_sec - t0.tv_sec < 5);
 	free(url);
 }
 

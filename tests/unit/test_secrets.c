@@ -478,6 +478,11 @@ static bool port_open(unsigned short port)
 	return ok;
 }
 
+static bool port_is_open(void *port)
+{
+	return port_open(*(unsigned short *)port);
+}
+
 /* A TLS server with a self-signed certificate (openssl s_server -www,
  * which answers a GET with a status page). */
 static void test_tls(void **state)
@@ -486,7 +491,6 @@ static void test_tls(void **state)
 	char *crt = ts_path(dir, "crt.pem"), *pem = ts_path(dir, "key.pem");
 	unsigned short port;
 	pid_t pid;
-	int i;
 	ts_proc p;
 	(void)state;
 
@@ -510,10 +514,7 @@ static void test_tls(void **state)
 		       pem, "-www", "-quiet", (char *)NULL);
 		_exit(127);
 	}
-	for (i = 0; i < 500 && !port_open(port); i++) {
-		struct timespec ts = { 0, 10 * 1000 * 1000 };
-		nanosleep(&ts, NULL);
-	}
+	ts_wait_until(port_is_open, &port, "openssl s_server to listen");
 	snprintf(url, sizeof(url), "https://127.0.0.1:%u/v1", port);
 	{
 		const char *verified[] = { "models", "--retries", "0", "--base-url", url, NULL };

@@ -369,8 +369,9 @@ static void test_processes_race_one_session(void **state)
 }
 
 /* Child: commit turns to session `id` until killed, each turn numbered on
- * from what the database holds ("<id> <n>", "answer <n>"). */
-static void endless_writer(const char *db, const char *id)
+ * from what the database holds ("<id> <n>", "answer <n>"). After the first
+ * commit it writes a byte to `ready` (-1: none). */
+static void endless_writer(const char *db, const char *id, int ready)
 {
 	char q[48], a[48];
 	hf_store *st;
@@ -386,15 +387,39 @@ static void endless_writer(const char *db, const char *id)
 		snprintf(a, sizeof(a), "answer %zu", n);
 		if (ts_commit(s, st, "Agent", q, a, &err))
 			_exit(12);
+		if (ready >= 0) {
+			if (write(ready, "", 1) != 1)
+				_exit(13);
+			close(ready);
+			ready = -1;
+		}
 	}
 }
 
-static pid_t spawn_writer(const char *db, const char *id)
+/* A writer of session `id`; with `committed`, returns once it has
+ * committed a turn. */
+static pid_t spawn_writer(const char *db, const char *id, bool committed)
 {
-	pid_t pid = fork();
+	int fds[2] = { -1, -1 }, status;
+	char byte;
+	pid_t pid;
+	if (committed)
+		assert_int_equal(pipe(fds), 0);
+	pid = fork();
 	assert_true(pid >= 0);
-	if (pid == 0)
-		endless_writer(db, id);
+	if (pid == 0) {
+		if (committed)
+			close(fds[0]);
+		endless_writer(db, id, fds[1]);
+	}
+	if (!committed)
+		return pid;
+	close(fds[1]);
+	if (read(fds[0], &byte, 1) != 1) { /* it died before its first commit */
+		ts_wait_child(pid, &status);
+		fail_msg("writer of %s ended before its first commit (status %d)", id, status);
+	}
+	close(fds[0]);
 	return pid;
 }
 
@@ -422,9 +447,11 @@ static void check_whole_turns(hf_store *st, const char *id)
 	hf_session_free(s);
 }
 
-/* Writers killed with SIGKILL at random moments, while another process
- * writes its own session the whole time: the database stays intact and
- * every session holds only whole turns and loads. */
+/* Writers killed with SIGKILL at random moments (0 to 8 ms after they
+ * start; every fourth 0 to 8 ms after its first commit, so that kills land
+ * while turns are being written however loaded the machine is), while
+ * another process writes its own session the whole time: the database
+ * stays intact and every session holds only whole turns and loads. */
 static void test_processes_killed(void **state)
 {
 	enum { KILLS = 200, SESSIONS = 3 };
@@ -434,15 +461,18 @@ static void test_processes_killed(void **state)
 	unsigned long seed = 2024;
 	char *check;
 	pid_t bg, pid;
-	int i, status;
+	int i, status, committed[SESSIONS] = { 0 };
+	char q[128];
 	hf_store_free(st);
 
-	bg = spawn_writer(f->db, "background");
+	bg = spawn_writer(f->db, "background", true);
 	for (i = 0; i < KILLS; i++) {
 		struct timespec delay = { 0, 0 };
 		seed = seed * 6364136223846793005UL + 1442695040888963407UL;
 		delay.tv_nsec = (long)((seed >> 33) % 8000) * 1000; /* 0 to 8 ms */
-		pid = spawn_writer(f->db, ids[i % SESSIONS]);
+		if (i % 4 == 0)
+			committed[i % SESSIONS]++;
+		pid = spawn_writer(f->db, ids[i % SESSIONS], i % 4 == 0);
 		nanosleep(&delay, NULL);
 		kill(pid, SIGKILL);
 		assert_int_equal(waitpid(pid, &status, 0), pid);
@@ -465,8 +495,12 @@ static void test_processes_killed(void **state)
 		check_whole_turns(st, ids[i]);
 	check_whole_turns(st, "background");
 	hf_store_free(st);
-	/* The kills landed while turns were being written. */
-	assert_true(query_int(f->db, "SELECT min(message_count) FROM sessions") > KILLS / SESSIONS);
+	/* The kills landed while turns were being written: each writer that
+	 * was killed after its first commit left at least that turn. */
+	for (i = 0; i < SESSIONS; i++) {
+		snprintf(q, sizeof(q), "SELECT message_count FROM sessions WHERE id = '%s'", ids[i]);
+		assert_true(query_int(f->db, q) >= 2 * committed[i]);
+	}
 }
 
 /* Fail each library allocation in turn while opening, committing and

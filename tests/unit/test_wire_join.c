@@ -32,7 +32,7 @@ static void compare(const hf_agent *a, bool stream, bool usage, const char *cp)
 	};
 	cJSON *messages = cJSON_CreateArray(), *tools = NULL;
 	hf_chat_request req = { 0 };
-	const hf_agent_wire *w;
+	const hf_agent_wire *w, *again;
 	char *want = NULL, *got = NULL;
 	hf_error err;
 	size_t i;
@@ -54,8 +54,10 @@ static void compare(const hf_agent *a, bool stream, bool usage, const char *cp)
 	req.stream = stream;
 	req.include_usage = usage;
 	assert_int_equal(hf_chat_body(&want, &req, &err), HF_OK);
-	assert_non_null(w = hf_agent_wire_get(a, &err));
-	assert_ptr_equal(hf_agent_wire_get(a, &err), w); /* built once */
+	assert_int_equal(hf_agent_wire_get(&w, a, &err), HF_OK);
+	assert_non_null(w);
+	assert_int_equal(hf_agent_wire_get(&again, a, &err), HF_OK);
+	assert_ptr_equal(again, w); /* built once */
 	assert_int_equal(hf_chat_body_join(&got, w, texts, 3, stream, usage, cp, &err), HF_OK);
 	assert_string_equal(got, want);
 	free(want);
