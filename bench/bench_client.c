@@ -18,7 +18,7 @@
  *                   parsed_us=T parsed_ratio=X
  * Target: ratio <= 1.10.
  */
-#include "http.h"
+#include "call.h"
 #include "mock.h"
 
 #include <stdio.h>
@@ -66,7 +66,7 @@ static void handoff_one(const hf_endpoint *ep, CURL *easy, bool parse)
 	} else {
 		if (!reply.content)
 			die("handoff reply has no text", NULL);
-		hf_reply_dispose(&reply);
+		hf_chat_reply_dispose(&reply);
 	}
 	hf_call_free(c);
 }
@@ -168,7 +168,7 @@ int main(int argc, char **argv)
 	easy = curl_easy_init();
 	if (!easy)
 		die("easy handle", NULL);
-	if (hf_easy_prepare(easy, &ep, &err))
+	if (hf_call_easy_prepare(easy, &ep, &err))
 		die("easy handle", &err);
 	snprintf(url, sizeof(url), "%s/v1/chat/completions", hf_mock_url(mock));
 	bare_init(&b, url);

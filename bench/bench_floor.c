@@ -416,7 +416,7 @@ int main(int argc, char **argv)
 	text url = { 0 };
 	text_add(&url, o.base_url, strlen(o.base_url));
 	text_add(&url, "/chat/completions", strlen("/chat/completions"));
-	/* The request headers handoff sends (src/http.c). */
+	/* The request headers handoff sends (src/call.c). */
 	struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
 	headers = curl_slist_append(headers, o.stream ? "Accept: text/event-stream"
 	                                               : "Accept: application/json");

@@ -182,7 +182,7 @@ static int assemble_event(void *payload, const char *event, const char *data, si
 	if (len == 6 && !memcmp(data, "[DONE]", 6)) {
 		if (hf_stream_finish(a->s, &r, &a->err))
 			die("assemble", &a->err);
-		hf_reply_dispose(&r);
+		hf_chat_reply_dispose(&r);
 		hf_stream_free(a->s);
 		if (hf_stream_new(&a->s, on_text, a, 0, &a->err))
 			die("assemble", &a->err);

@@ -1,5 +1,5 @@
 /*
- * fuzz_reply.c - the chat-completion reply parser (hf_reply_parse, JSON to
+ * fuzz_reply.c - the chat-completion reply parser (hf_chat_reply_parse, JSON to
  * text and tool calls): any bytes give a checked reply or HF_EPROTOCOL /
  * HF_EHTTP / HF_ELIMIT, never a crash or a leak.
  */
@@ -26,9 +26,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (ready < 0)
 		ready = init();
-	rc = hf_reply_parse(&r, (const char *)data, size, &err);
+	rc = hf_chat_reply_parse(&r, (const char *)data, size, &err);
 	if (rc == HF_OK) {
-		FUZZ_CHECK(!r.content || hf_utf8_valid(r.content, strlen(r.content), NULL));
+		FUZZ_CHECK(!r.content || hf_text_utf8_valid(r.content, strlen(r.content), NULL));
 		FUZZ_CHECK(r.ncalls <= HF_CHAT_MAX_TOOL_CALLS);
 		for (i = 0; i < r.ncalls; i++) {
 			const hf_tool_call *c = &r.calls[i];
@@ -39,6 +39,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(err.code == rc && err.message[0]);
 		FUZZ_CHECK(!r.content && !r.calls && !r.ncalls && !r.finish_reason);
 	}
-	hf_reply_dispose(&r);
+	hf_chat_reply_dispose(&r);
 	return 0;
 }

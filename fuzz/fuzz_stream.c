@@ -22,7 +22,7 @@ typedef struct feed {
 static int on_delta(void *payload, const char *text, size_t len)
 {
 	feed *f = payload;
-	FUZZ_CHECK(len > 0 && hf_utf8_valid(text, len, NULL));
+	FUZZ_CHECK(len > 0 && hf_text_utf8_valid(text, len, NULL));
 	FUZZ_CHECK(hf_buf_append(&f->deltas, text, len) == HF_OK);
 	return 0;
 }
@@ -76,7 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else {
 		FUZZ_CHECK(rc == HF_EPROTOCOL || rc == HF_EHTTP || rc == HF_ELIMIT);
 	}
-	hf_reply_dispose(&r);
+	hf_chat_reply_dispose(&r);
 	hf_sse_dispose(&p);
 	hf_stream_free(f.stream);
 	hf_buf_dispose(&f.deltas);

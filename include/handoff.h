@@ -425,6 +425,10 @@ HF_EXTERN(int) hf_session_message_tool_call(const char **id, const char **name,
  * example "\n\t"; NULL keeps none), and each byte that is not UTF-8 is
  * written as an escape (\x1B, \u202E). HF_ENOMEM. */
 HF_EXTERN(int) hf_text_escape(char **out, const char *text, const char *keep, hf_error *err);
+/* The columns a terminal uses to show UTF-8 `text` (a wide CJK character
+ * counts 2, a combining mark 0, a byte that is not UTF-8 1), for aligning
+ * tables of agent names and messages. */
+HF_EXTERN(size_t) hf_text_width(const char *text);
 
 /* Open (creating if needed) the SQLite store at `path` (NULL: the default,
  * see hf_store_default_path). WAL mode, busy timeout; safe to share between

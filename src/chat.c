@@ -330,7 +330,7 @@ cJSON *hf_handoff_tool(const hf_agent *target)
  * boundary, with control characters made spaces (no terminal escapes). */
 static void clean_copy(char *dst, size_t cap, const char *src)
 {
-	size_t n = hf_utf8_cut(src, strlen(src), cap - 1), i;
+	size_t n = hf_text_utf8_cut(src, strlen(src), cap - 1), i;
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)src[i];
 		dst[i] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
@@ -400,12 +400,12 @@ void hf_chat_usage(const cJSON *usage, hf_usage *out)
 	out->total_tokens = count(usage, "total_tokens");
 }
 
-int hf_reply_check(hf_reply *r, hf_error *err)
+int hf_chat_reply_check(hf_reply *r, hf_error *err)
 {
 	size_t i;
-	if (r->content && !hf_utf8_valid(r->content, strlen(r->content), NULL))
+	if (r->content && !hf_text_utf8_valid(r->content, strlen(r->content), NULL))
 		return hf_err(err, HF_EPROTOCOL, "the reply's text is not valid UTF-8");
-	if (r->refusal && !hf_utf8_valid(r->refusal, strlen(r->refusal), NULL))
+	if (r->refusal && !hf_text_utf8_valid(r->refusal, strlen(r->refusal), NULL))
 		return hf_err(err, HF_EPROTOCOL, "the reply's refusal is not valid UTF-8");
 	for (i = 0; i < r->ncalls; i++) {
 		hf_tool_call *c = &r->calls[i];
@@ -419,16 +419,16 @@ int hf_reply_check(hf_reply *r, hf_error *err)
 			c->id = hf_strdup("");
 		if (!c->id || !c->arguments)
 			return hf_err(err, HF_ENOMEM, "out of memory reading the reply");
-		if (!hf_utf8_valid(c->id, strlen(c->id), NULL) ||
-		    !hf_utf8_valid(c->name, strlen(c->name), NULL) ||
-		    !hf_utf8_valid(c->arguments, strlen(c->arguments), NULL))
+		if (!hf_text_utf8_valid(c->id, strlen(c->id), NULL) ||
+		    !hf_text_utf8_valid(c->name, strlen(c->name), NULL) ||
+		    !hf_text_utf8_valid(c->arguments, strlen(c->arguments), NULL))
 			return hf_err(err, HF_EPROTOCOL,
 			              "tool call %zu of the reply is not valid UTF-8", i + 1);
 	}
 	return HF_OK;
 }
 
-int hf_reply_unanswered(const hf_reply *r, const char *who, hf_error *err)
+int hf_chat_reply_unanswered(const hf_reply *r, const char *who, hf_error *err)
 {
 	char words[640];
 	if (r->refusal && *r->refusal) {
@@ -448,7 +448,7 @@ int hf_reply_unanswered(const hf_reply *r, const char *who, hf_error *err)
 	return HF_OK;
 }
 
-void hf_reply_dispose(hf_reply *r)
+void hf_chat_reply_dispose(hf_reply *r)
 {
 	size_t i;
 	if (!r)
@@ -550,7 +550,7 @@ static int parse_reply(hf_reply *out, const cJSON *root, hf_error *err)
 			return rc;
 		i++;
 	}
-	return hf_reply_check(out, err);
+	return hf_chat_reply_check(out, err);
 }
 
 /* Whether JSON text s[0..len) has the escape \u0000 in a string: cJSON
@@ -582,8 +582,8 @@ int hf_chat_parse(cJSON **root, const char *s, size_t len, const char *what, hf_
 		size_t mlen = 0;
 		unsigned first = 0;
 		cJSON *probe = NULL;
-		if (hf_utf8_valid(s, len, NULL) &&
-		    hf_json_mark_surrogates(&marked, &mlen, &first, s, len) > 0)
+		if (hf_text_utf8_valid(s, len, NULL) &&
+		    hf_text_json_mark_surrogates(&marked, &mlen, &first, s, len) > 0)
 			probe = hf_json_parse(marked, mlen);
 		free(marked);
 		cJSON_Delete(probe);
@@ -604,7 +604,7 @@ int hf_chat_parse(cJSON **root, const char *s, size_t len, const char *what, hf_
 	return rc;
 }
 
-int hf_reply_parse(hf_reply *out, const char *body, size_t len, hf_error *err)
+int hf_chat_reply_parse(hf_reply *out, const char *body, size_t len, hf_error *err)
 {
 	cJSON *root;
 	int rc;
@@ -614,7 +614,7 @@ int hf_reply_parse(hf_reply *out, const char *body, size_t len, hf_error *err)
 		rc = parse_reply(out, root, err);
 	cJSON_Delete(root);
 	if (rc)
-		hf_reply_dispose(out);
+		hf_chat_reply_dispose(out);
 	return rc;
 }
 
@@ -689,7 +689,7 @@ static int wire_build(hf_agent_wire **out, const hf_agent *a, hf_error *err)
 	return HF_OK;
 }
 
-int hf_agent_wire_get(const hf_agent_wire **out, const hf_agent *a, hf_error *err)
+int hf_chat_agent_wire_get(const hf_agent_wire **out, const hf_agent *a, hf_error *err)
 {
 	hf_agent *agent = (hf_agent *)a; /* only the cache changes */
 	hf_agent_cache *c = atomic_load(&agent->cache), *none = NULL;

@@ -1,7 +1,7 @@
 /*
  * chat.h - the chat-completions wire format: request bodies in the key order
  * the Python Agents SDK sends, reply parsing, and stream delta assembly.
- * No I/O here (see http.h).
+ * No I/O here (see call.h).
  */
 #ifndef HF_CHAT_H
 #define HF_CHAT_H
@@ -27,7 +27,7 @@ typedef struct hf_reply {
 	bool has_usage;
 } hf_reply;
 
-void hf_reply_dispose(hf_reply *r);
+void hf_chat_reply_dispose(hf_reply *r);
 
 /* What to send. Messages and tools are borrowed. */
 typedef struct hf_chat_request {
@@ -65,7 +65,7 @@ typedef struct hf_agent_wire {
 /* The agent's wire parts into *out, built on first use and kept in the
  * agent, which frees them (safe from several threads). *out is borrowed
  * from the agent; NULL on failure: HF_ENOMEM, HF_EPROTOCOL. */
-int hf_agent_wire_get(const hf_agent_wire **out, const hf_agent *a, hf_error *err);
+int hf_chat_agent_wire_get(const hf_agent_wire **out, const hf_agent *a, hf_error *err);
 
 /* Join a request body (see hf_agent_wire) from the agent's parts and n
  * message object texts. *out is owned (hf_free). */
@@ -87,7 +87,7 @@ cJSON *hf_handoff_tool(const hf_agent *target);
 
 /* Parse a non-streaming reply body. HF_EPROTOCOL names what is wrong
  * (not JSON, no choices, bad tool call, invalid UTF-8). */
-int hf_reply_parse(hf_reply *out, const char *body, size_t len, hf_error *err);
+int hf_chat_reply_parse(hf_reply *out, const char *body, size_t len, hf_error *err);
 
 /* Streaming: assemble chunks into a reply. Text deltas are passed to fn as
  * they arrive, cut only at UTF-8 character boundaries. */
@@ -131,12 +131,12 @@ int hf_chat_parse(cJSON **root, const char *s, size_t len, const char *what, hf_
 void hf_chat_usage(const cJSON *usage, hf_usage *out);
 /* Final checks of an assembled reply: every tool call has a name, ids
  * default to "", empty arguments become "{}", all text is valid UTF-8. */
-int hf_reply_check(hf_reply *r, hf_error *err);
+int hf_chat_reply_check(hf_reply *r, hf_error *err);
 /* For a reply with neither tool calls nor text (`who` names the agent and
  * model in messages): HF_EREFUSAL with the model's words when it refused,
  * HF_ELIMIT naming the finish reason when it stopped at its token limit
  * ("length") or for another reason than "stop" (e.g. "content_filter");
  * HF_OK otherwise (the caller decides what an empty reply means). */
-int hf_reply_unanswered(const hf_reply *r, const char *who, hf_error *err);
+int hf_chat_reply_unanswered(const hf_reply *r, const char *who, hf_error *err);
 
 #endif

@@ -3,7 +3,7 @@
  * handle, so the connection is kept between requests) and hf_ask, one chat
  * completion without agents.
  */
-#include "http.h"
+#include "call.h"
 #include "text.h"
 
 #include <stdio.h>
@@ -33,7 +33,7 @@ int hf_client_new(hf_client **out, const hf_client_options *opts, const hf_graph
 		hf_client_free(c);
 		return hf_err(err, HF_ENOMEM, "libcurl could not create a handle");
 	}
-	if ((rc = hf_easy_prepare(c->easy, &c->ep, err))) {
+	if ((rc = hf_call_easy_prepare(c->easy, &c->ep, err))) {
 		hf_client_free(c);
 		return rc;
 	}
@@ -138,7 +138,7 @@ int hf_ask(char **answer, hf_usage *usage, hf_client *c, const char *input,
 	if (!rc && !reply.ncalls && (!reply.content || !*reply.content)) {
 		char who[300];
 		snprintf(who, sizeof(who), "model %s", opts->model);
-		rc = hf_reply_unanswered(&reply, who, err);
+		rc = hf_chat_reply_unanswered(&reply, who, err);
 	}
 	if (!rc && reply.has_usage) {
 		hf_event ev = { .type = HF_EVENT_USAGE, .usage = reply.usage, .usage_reported = 1 };
@@ -158,7 +158,7 @@ int hf_ask(char **answer, hf_usage *usage, hf_client *c, const char *input,
 		*usage = reply.usage;
 		usage->requests = 1;
 	}
-	hf_reply_dispose(&reply);
+	hf_chat_reply_dispose(&reply);
 	free(body);
 	return rc;
 }

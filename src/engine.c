@@ -2,7 +2,7 @@
  * engine.c - many turns in flight on one thread (see "Engine" in handoff.h).
  *
  * The engine is only a driver: like hf_run, it moves HTTP between
- * hf_turn_request and hf_turn_apply (runner.c holds every routing rule),
+ * hf_turn_request and hf_turn_apply (turn.c holds every routing rule),
  * with one curl multi handle instead of one blocking easy handle:
  *
  *   submit (any thread) ─► queue ─► driving thread: hf_turn_new
@@ -18,7 +18,7 @@
  */
 #include "heap.h"
 #include "list.h"
-#include "runner.h"
+#include "turn.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -161,7 +161,7 @@ static CURL *easy_get(hf_engine *e)
 	CURL *easy;
 	if (e->npool)
 		return e->pool[--e->npool];
-	if ((easy = curl_easy_init()) && hf_easy_prepare(easy, &e->ep, NULL)) {
+	if ((easy = curl_easy_init()) && hf_call_easy_prepare(easy, &e->ep, NULL)) {
 		curl_easy_cleanup(easy);
 		easy = NULL;
 	}

@@ -37,7 +37,7 @@ struct hf_agent {
 	                            when there is neither */
 	char *model;             /* the graph's default model applied */
 	char *provider;          /* the agent's own, or NULL: then the client's, */
-	char *compute_provider;  /* which is flag > env > graph file (config.c) */
+	char *compute_provider;  /* which is flag > env > graph file (endpoint.c) */
 	char *tool_name;         /* transfer_to_... */
 	bool handoff_prompt;
 	hf_settings settings;
@@ -46,7 +46,7 @@ struct hf_agent {
 	char *file;              /* where it was defined */
 	int line, col;
 	/* A value derived from this agent on first use by the module that owns
-	 * it (the request-body parts, chat.c's hf_agent_wire_get); the graph
+	 * it (the request-body parts, chat.c's hf_chat_agent_wire_get); the graph
 	 * stays logically immutable, threads race benignly to fill it, and
 	 * hf_agent_dispose frees it through its own destructor. */
 	hf_agent_cache *_Atomic cache;
@@ -110,7 +110,7 @@ int hf_diag_finish(hf_diag *d, const char *source);
 
 /* The candidate nearest to `word` by edit distance when it is close enough
  * to be a likely typo, else NULL. */
-const char *hf_nearest(const char *word, const char *const *candidates, size_t n);
+const char *hf_diag_nearest(const char *word, const char *const *candidates, size_t n);
 
 /* The standard prefix prepended (with a blank line) to the instructions of
  * an agent that sets handoff_prompt: true. */

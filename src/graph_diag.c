@@ -326,7 +326,7 @@ static size_t edit_distance(const char *a, const char *b)
 	return row[lb];
 }
 
-const char *hf_nearest(const char *word, const char *const *candidates, size_t n)
+const char *hf_diag_nearest(const char *word, const char *const *candidates, size_t n)
 {
 	const char *best = NULL;
 	size_t best_d = (size_t)-1, i;

@@ -86,7 +86,7 @@ static void unknown_agent(graph_build *b, const char *file, const gy_node *at, c
 	const char *near = NULL;
 	if (names && b->suggest_budget >= b->g->nagents) { /* bounded work for suggestions */
 		b->suggest_budget -= b->g->nagents;
-		near = hf_nearest(at->str, names, b->g->nagents);
+		near = hf_diag_nearest(at->str, names, b->g->nagents);
 	}
 	if (near)
 		gb_report(b, HF_SEV_ERROR, file, at, "unknown %s '%s'; did you mean '%s'?", what,

@@ -65,7 +65,7 @@ static int key_index(const keyset *ks, const char *key)
 
 static void unknown_key(graph_build *b, const char *file, const gy_node *k, const keyset *ks)
 {
-	const char *near = hf_nearest(k->str, ks->keys, ks->n);
+	const char *near = hf_diag_nearest(k->str, ks->keys, ks->n);
 	char list[512] = "";
 	size_t i;
 

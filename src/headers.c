@@ -2,14 +2,14 @@
  * headers.c - request header lines: which characters may go into one, and
  * the headers of a call (key, Accept, provider, extra lines). Lines holding
  * the key are wiped before they are freed. Used by endpoint resolution
- * (config.c, which builds the chat calls' lists once) and the transport
- * (http.c, for other calls).
+ * (endpoint.c, which builds the chat calls' lists once) and the transport
+ * (call.c, for other calls).
  */
 #include "headers.h"
 
 #include <string.h>
 
-bool hf_header_safe(const char *s)
+bool hf_headers_safe(const char *s)
 {
 	for (; *s; s++)
 		if ((unsigned char)*s < 0x20 || *s == 0x7f)
@@ -45,7 +45,7 @@ int hf_headers_build(struct curl_slist **out, const char *key, int auth,
 	int rc = HF_OK;
 
 	*out = NULL;
-	if (provider && !hf_header_safe(provider))
+	if (provider && !hf_headers_safe(provider))
 		return hf_err(err, HF_EINVAL, "the provider name contains a control character");
 	if (post)
 		rc = add_header(&h, "Content-Type: application/json", NULL);

@@ -9,7 +9,7 @@
 #include <curl/curl.h>
 
 /* True when s holds no control character, so it can go into a header line. */
-bool hf_header_safe(const char *s);
+bool hf_headers_safe(const char *s);
 /* The request headers of a call: the key (NULL: none) as `auth` says
  * (HF_AUTH_* bits), Accept for `stream`, the provider unless NULL or
  * empty, the extra "Name: value" lines (NULL-terminated; may be NULL); for

@@ -4,7 +4,7 @@
  * {"data":[...]} (or the OpenAI list object of a plain /v1 server); the JSON
  * is checked and handed back re-serialised.
  */
-#include "http.h"
+#include "call.h"
 #include "hub.h"
 #include "text.h"
 
@@ -53,7 +53,7 @@ int hf_hub_decode(char **json_out, const char *body, size_t len, hf_hub_reply ki
 	int rc = HF_OK;
 
 	*json_out = NULL;
-	if (!hf_utf8_valid(body, len, NULL) || !(root = cJSON_ParseWithLength(body, len)))
+	if (!hf_text_utf8_valid(body, len, NULL) || !(root = cJSON_ParseWithLength(body, len)))
 		return hf_err(err, HF_EPROTOCOL, "the reply from %s is not JSON text", where);
 	if (kind == HF_HUB_LIST) {
 		data = cJSON_IsArray(root) ? root : cJSON_GetObjectItemCaseSensitive(root, "data");

@@ -115,7 +115,7 @@ static int key_bit(const char *key)
 /* The key for an error message: itself when printable, else a placeholder. */
 static const char *shown_key(const char *key)
 {
-	return key && hf_utf8_valid(key, strlen(key), NULL) ? key : "(not UTF-8)";
+	return key && hf_text_utf8_valid(key, strlen(key), NULL) ? key : "(not UTF-8)";
 }
 
 static int check_text(const cJSON *v, bool nonempty, const char *what, hf_error *err)
@@ -124,7 +124,7 @@ static int check_text(const cJSON *v, bool nonempty, const char *what, hf_error 
 		return hf_err(err, HF_EPROTOCOL, "%s must be a string", what);
 	if (nonempty && !*v->valuestring)
 		return hf_err(err, HF_EPROTOCOL, "%s must not be empty", what);
-	if (!hf_utf8_valid(v->valuestring, strlen(v->valuestring), NULL))
+	if (!hf_text_utf8_valid(v->valuestring, strlen(v->valuestring), NULL))
 		return hf_err(err, HF_EPROTOCOL, "%s is not valid UTF-8", what);
 	return HF_OK;
 }
@@ -267,7 +267,7 @@ int hf_msglist_add_stored(hf_msglist *l, const char *json, size_t len, hf_error 
 	if (len > MESSAGE_MAX_BYTES)
 		return hf_err(err, HF_EPROTOCOL, "stored message is %zu bytes; the limit is %zu", len,
 		              MESSAGE_MAX_BYTES);
-	if (!hf_utf8_valid(json, len, &bad))
+	if (!hf_text_utf8_valid(json, len, &bad))
 		return hf_err(err, HF_EPROTOCOL, "stored message is not valid UTF-8 (byte %zu)", bad);
 	m = cJSON_ParseWithLengthOpts(json, len, &end, 0);
 	if (!m) {

@@ -3,7 +3,7 @@
  * openai client's policy (retry connection errors, timeouts, 408, 409, 429
  * and 5xx; exponential backoff with jitter; Retry-After honoured).
  */
-#include "http.h"
+#include "call.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -117,7 +117,7 @@ int hf_store_loader_add(hf_store_loader *ld, const char *json, size_t len, hf_er
 
 /* ---- the commit of a turn ---- */
 
-int hf_commit_prepare(hf_commit *c, hf_session *s, hf_msglist *turn, const char *agent,
+int hf_store_commit_prepare(hf_commit *c, hf_session *s, hf_msglist *turn, const char *agent,
                       const hf_usage *usage, hf_error *err)
 {
 	const char *holder = agent ? agent : hf_session_agent(s);
@@ -146,7 +146,7 @@ int hf_commit_prepare(hf_commit *c, hf_session *s, hf_msglist *turn, const char 
 	return HF_OK;
 }
 
-int hf_commit_write(hf_store *st, const hf_commit *c, hf_error *err)
+int hf_store_commit_write(hf_store *st, const hf_commit *c, hf_error *err)
 {
 	hf_error e;
 	int rc;
@@ -164,7 +164,7 @@ int hf_commit_write(hf_store *st, const hf_commit *c, hf_error *err)
 	return result(rc, &e, "commit", err);
 }
 
-void hf_commit_apply(hf_commit *c, hf_session *s)
+void hf_store_commit_apply(hf_commit *c, hf_session *s)
 {
 	hf_session_apply(s, c->turn, c->agent, &c->usage);
 	c->agent = NULL;
@@ -182,10 +182,10 @@ int hf_store_commit_turn(hf_store *st, hf_session *s, hf_msglist *turn, const ch
 {
 	hf_commit c;
 	int rc;
-	if ((rc = hf_commit_prepare(&c, s, turn, agent, usage, err)))
+	if ((rc = hf_store_commit_prepare(&c, s, turn, agent, usage, err)))
 		return rc;
-	if (!st || (rc = hf_commit_write(st, &c, err)) == HF_OK)
-		hf_commit_apply(&c, s);
+	if (!st || (rc = hf_store_commit_write(st, &c, err)) == HF_OK)
+		hf_store_commit_apply(&c, s);
 	hf_commit_dispose(&c);
 	return rc;
 }

@@ -32,7 +32,7 @@ struct hf_stream {
 	hf_buf refusal;       /* delta.refusal, concatenated */
 	unsigned refusal_held;
 	bool has_refusal;
-	bool marked;          /* the current chunk had lone surrogates (hf_json_mark_surrogates) */
+	bool marked;          /* the current chunk had lone surrogates (hf_text_json_mark_surrogates) */
 	stream_call *calls;   /* slots by index; unseen slots are gaps */
 	size_t ncalls;
 	char *finish_reason;
@@ -81,7 +81,7 @@ static int piece(hf_stream *s, hf_buf *b, unsigned *held, const char *t, size_t 
 		utf8proc_uint8_t enc[4];
 		utf8proc_ssize_t len;
 		if (s->marked)
-			u = hf_surrogate_at(t, n);
+			u = hf_text_surrogate_at(t, n);
 		if (u < 0xdc00)
 			return lone(*held, what, err);
 		len = utf8proc_encode_char(0x10000 + (((utf8proc_int32_t)*held - 0xd800) << 10) +
@@ -92,12 +92,12 @@ static int piece(hf_stream *s, hf_buf *b, unsigned *held, const char *t, size_t 
 		t += 3;
 		n -= 3;
 	}
-	if (n >= 3 && (u = hf_surrogate_at(t + n - 3, 3)) != 0 && u < 0xdc00) {
+	if (n >= 3 && (u = hf_text_surrogate_at(t + n - 3, 3)) != 0 && u < 0xdc00) {
 		*held = u;
 		n -= 3;
 	}
 	for (i = 0; i + 3 <= n; i++)
-		if ((u = hf_surrogate_at(t + i, n - i)))
+		if ((u = hf_text_surrogate_at(t + i, n - i)))
 			return lone(u, what, err);
 	return hf_buf_append(b, t, n) ? nomem(err) : HF_OK;
 }
@@ -116,8 +116,8 @@ static int text(hf_stream *s, const char *t, hf_error *err)
 	s->has_text = true;
 	start = s->text.data + s->delivered;
 	pending = s->text.len - s->delivered;
-	ready = pending - hf_utf8_incomplete_tail(start, pending);
-	if (!hf_utf8_valid(start, ready, NULL))
+	ready = pending - hf_text_utf8_incomplete_tail(start, pending);
+	if (!hf_text_utf8_valid(start, ready, NULL))
 		return hf_err(err, HF_EPROTOCOL, "the reply's text is not valid UTF-8");
 	if (ready == 0)
 		return HF_OK;
@@ -241,12 +241,12 @@ int hf_stream_chunk(hf_stream *s, const char *data, size_t len, hf_error *err)
 		return HF_OK;
 	}
 	rc = hf_chat_parse(&root, data, len, "a stream chunk", err);
-	if (rc == HF_EPROTOCOL && !root && hf_utf8_valid(data, len, NULL)) {
+	if (rc == HF_EPROTOCOL && !root && hf_text_utf8_valid(data, len, NULL)) {
 		/* cJSON refuses a lone surrogate; a pair split across two
 		 * chunks has one at the end of one and the start of the next. */
 		char *marked = NULL;
 		size_t mlen;
-		long n = hf_json_mark_surrogates(&marked, &mlen, NULL, data, len);
+		long n = hf_text_json_mark_surrogates(&marked, &mlen, NULL, data, len);
 		if (n < 0)
 			return nomem(err);
 		if (n > 0) {
@@ -293,13 +293,13 @@ int hf_stream_finish(hf_stream *s, hf_reply *out, hf_error *err)
 		t->name = hf_buf_detach(&c->name);
 		t->arguments = hf_buf_detach(&c->arguments);
 		if (!t->id || !t->name || !t->arguments) {
-			hf_reply_dispose(out);
+			hf_chat_reply_dispose(out);
 			return nomem(err);
 		}
 	}
 	if ((s->has_text && !(out->content = hf_buf_detach(&s->text))) ||
 	    (s->has_refusal && !(out->refusal = hf_buf_detach(&s->refusal)))) {
-		hf_reply_dispose(out);
+		hf_chat_reply_dispose(out);
 		return nomem(err);
 	}
 	out->finish_reason = s->finish_reason;
@@ -307,9 +307,9 @@ int hf_stream_finish(hf_stream *s, hf_reply *out, hf_error *err)
 	out->usage = s->usage;
 	out->usage.requests = 1;
 	out->has_usage = s->has_usage;
-	rc = hf_reply_check(out, err);
+	rc = hf_chat_reply_check(out, err);
 	if (rc)
-		hf_reply_dispose(out);
+		hf_chat_reply_dispose(out);
 	return rc;
 }
 

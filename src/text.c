@@ -11,7 +11,7 @@
 #include <string.h>
 #include <utf8proc.h>
 
-bool hf_utf8_valid(const char *s, size_t len, size_t *bad_offset)
+bool hf_text_utf8_valid(const char *s, size_t len, size_t *bad_offset)
 {
 	const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
 	size_t i = 0;
@@ -55,7 +55,7 @@ static bool is_cont(unsigned char c)
 	return (c & 0xc0) == 0x80;
 }
 
-size_t hf_utf8_cut(const char *s, size_t len, size_t max)
+size_t hf_text_utf8_cut(const char *s, size_t len, size_t max)
 {
 	size_t n, back;
 	if (len <= max)
@@ -68,7 +68,7 @@ size_t hf_utf8_cut(const char *s, size_t len, size_t max)
 	return is_cont((unsigned char)s[n]) ? max : n;
 }
 
-size_t hf_utf8_incomplete_tail(const char *s, size_t len)
+size_t hf_text_utf8_incomplete_tail(const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i;
@@ -116,7 +116,7 @@ int hf_text_normalize_input(char **out, const char *s, size_t len, size_t max,
 	*out = NULL;
 	if (len > max)
 		return hf_err(err, HF_ELIMIT, "input is %zu bytes; the limit is %zu", len, max);
-	if (!hf_utf8_valid(s, len, &bad)) {
+	if (!hf_text_utf8_valid(s, len, &bad)) {
 		if (s[bad] == '\0')
 			return hf_err(err, HF_EINVAL, "input contains a NUL byte (byte %zu)", bad);
 		return hf_err(err, HF_EINVAL, "input is not valid UTF-8 (byte %zu)", bad);
@@ -207,7 +207,7 @@ size_t hf_text_scrub(char *dst, size_t cap, const char *src, size_t len)
 	size_t n, i = 0;
 	if (!cap)
 		return 0;
-	n = hf_utf8_cut(src, len, cap - 1);
+	n = hf_text_utf8_cut(src, len, cap - 1);
 	while (i < n) {
 		utf8proc_int32_t c;
 		utf8proc_ssize_t k;
@@ -274,7 +274,7 @@ static int hex4(const char *s)
 	return v;
 }
 
-long hf_json_mark_surrogates(char **out, size_t *out_len, unsigned *first, const char *s,
+long hf_text_json_mark_surrogates(char **out, size_t *out_len, unsigned *first, const char *s,
                              size_t len)
 {
 	char *o = out ? hf_malloc(len + 1) : NULL;
@@ -323,7 +323,7 @@ long hf_json_mark_surrogates(char **out, size_t *out_len, unsigned *first, const
 	return lone;
 }
 
-unsigned hf_surrogate_at(const char *s, size_t len)
+unsigned hf_text_surrogate_at(const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	if (len < 3 || p[0] != 0xed || p[1] < 0xa0 || !is_cont(p[2]))

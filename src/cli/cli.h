@@ -69,8 +69,6 @@ int cli_refuse_nul(const char *cmd, const char *what, const char *s, size_t len)
 /* Parse a whole decimal number in [lo, hi]; false when s is not one. */
 bool cli_parse_long(const char *s, long lo, long hi, long *out);
 
-/* Columns a terminal uses to show UTF-8 text s (wide = 2, combining = 0). */
-size_t cli_text_width(const char *s);
 
 /* Whether colour is on for stream f: a TTY and NO_COLOR unset. */
 bool cli_color(FILE *f);

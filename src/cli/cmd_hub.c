@@ -112,7 +112,7 @@ static void print_row(char **cells, const size_t *width, size_t n)
 	for (i = 0; i < n; i++) {
 		fputs(cells[i], stdout);
 		if (i + 1 < n)
-			pad(width[i] - cli_text_width(cells[i]) + COLUMN_GAP);
+			pad(width[i] - hf_text_width(cells[i]) + COLUMN_GAP);
 	}
 	putchar('\n');
 }
@@ -162,7 +162,7 @@ static int print_table(const cJSON *list, const char *what)
 	for (i = 0; ok && i < ncols; i++) {
 		width[i] = 0;
 		for (r = 0; r <= nrows; r++) {
-			size_t w = cli_text_width(cells[r * ncols + i]);
+			size_t w = hf_text_width(cells[r * ncols + i]);
 			if (w > width[i])
 				width[i] = w;
 		}
@@ -228,8 +228,8 @@ static int print_detail(const cJSON *obj)
 	size_t i, w = 0;
 	bool ok = flatten(&p, "", obj);
 	for (i = 0; ok && i < p.n; i++)
-		if (cli_text_width(p.key[i]) > w)
-			w = cli_text_width(p.key[i]);
+		if (hf_text_width(p.key[i]) > w)
+			w = hf_text_width(p.key[i]);
 	for (i = 0; ok && i < p.n; i++) {
 		char *row[2] = { p.key[i], p.val[i] };
 		size_t width[1] = { w };

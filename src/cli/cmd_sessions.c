@@ -136,7 +136,7 @@ static int list_json(const rows *r)
 /* Print s left-aligned in `width` terminal columns. */
 static void put_cell(const char *s, size_t width)
 {
-	size_t w = cli_text_width(s);
+	size_t w = hf_text_width(s);
 	fputs(s, stdout);
 	while (w++ < width)
 		putchar(' ');
@@ -147,7 +147,7 @@ static void list_table(const rows *r)
 	size_t wid = 2, wagent = 5, i;
 	char t[32];
 	for (i = 0; i < r->n; i++) {
-		size_t a = r->v[i].agent ? cli_text_width(r->v[i].agent) : 1;
+		size_t a = r->v[i].agent ? hf_text_width(r->v[i].agent) : 1;
 		if (strlen(r->v[i].id) > wid)
 			wid = strlen(r->v[i].id);
 		if (a > wagent)

@@ -10,7 +10,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <utf8proc.h>
 
 #ifndef HF_DATADIR
 #define HF_DATADIR "/usr/local/share/handoff"
@@ -34,24 +33,6 @@ int cli_exit_status(int code)
 	case HF_ECANCELLED: return HF_EXIT_INTERRUPTED;
 	default: return HF_EXIT_ERROR;
 	}
-}
-
-size_t cli_text_width(const char *s)
-{
-	const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
-	size_t width = 0;
-	while (*p) {
-		utf8proc_int32_t cp;
-		utf8proc_ssize_t n = utf8proc_iterate(p, -1, &cp);
-		if (n <= 0) { /* a stray byte: the terminal shows one replacement */
-			width++;
-			p++;
-			continue;
-		}
-		width += (size_t)utf8proc_charwidth(cp);
-		p += n;
-	}
-	return width;
 }
 
 bool cli_color(FILE *f)

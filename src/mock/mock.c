@@ -209,7 +209,7 @@ static void do_chat(hf_mock *m, const mock_req *r, answer *a)
 	a->content_type = out.content_type;
 	a->body = out.body;
 done:
-	hf_reply_dispose(&reply);
+	hf_chat_reply_dispose(&reply);
 	cJSON_Delete(req);
 }
 
@@ -222,7 +222,7 @@ static void do_route(hf_mock *m, route rt, struct MHD_Connection *conn, const mo
 	size_t i;
 	for (i = 0; i < HF_ARRAY_LEN(params); i++) {
 		const char *v = query(conn, params[i]);
-		if (v && !hf_utf8_valid(v, strlen(v), NULL)) {
+		if (v && !hf_text_utf8_valid(v, strlen(v), NULL)) {
 			snprintf(msg, sizeof(msg), "the query parameter '%s' is not UTF-8 text",
 			         params[i]);
 			answer_error(a, 400, msg, "invalid_request_error", "invalid_parameter");

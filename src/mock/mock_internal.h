@@ -130,7 +130,7 @@ int mock_catalogue_openai_models(const mock_catalogue *c, char **body);
 /* ---- mock_script.c: what the model answers ---- */
 
 /* A scripted reply is the library's own reply type (hf_reply, chat.h; free
- * it with hf_reply_dispose): content NULL means no text, a call's id NULL
+ * it with hf_chat_reply_dispose): content NULL means no text, a call's id NULL
  * means the id is left out. finish_reason and usage stay unset: the
  * renderer (mock_chat.c) derives them from the request and the reply. */
 

@@ -74,7 +74,7 @@ static char *text_of(const char *s, size_t n)
 {
 	hf_buf b = { 0 };
 	size_t bad;
-	while (!hf_utf8_valid(s, n, &bad)) {
+	while (!hf_text_utf8_valid(s, n, &bad)) {
 		if (hf_buf_append(&b, s, bad) || hf_buf_append(&b, "\xef\xbf\xbd", 3)) {
 			hf_buf_dispose(&b);
 			return NULL;
@@ -134,7 +134,7 @@ static cJSON *body_json(const char *body, size_t len)
 	cJSON *j, *raw;
 	if (!len)
 		return cJSON_CreateNull();
-	j = hf_utf8_valid(body, len, NULL) ? cJSON_ParseWithLength(body, len) : NULL;
+	j = hf_text_utf8_valid(body, len, NULL) ? cJSON_ParseWithLength(body, len) : NULL;
 	if (j)
 		return j;
 	raw = cJSON_CreateObject();

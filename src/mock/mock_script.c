@@ -241,13 +241,13 @@ int mock_reply_fault(hf_reply *r, const cJSON *request, const mock_fault *f,
 		return rc;
 	case MOCK_FAULT_UNKNOWN_TOOL: {
 		char id[32];
-		hf_reply_dispose(r);
+		hf_chat_reply_dispose(r);
 		snprintf(id, sizeof(id), "call_%lu", ++*next_call);
 		return mock_reply_add_call(r, id, "lookup_weather", "{\"city\":\"Paris\"}");
 	}
 	case MOCK_FAULT_MULTI_HANDOFF:
 		n = mock_offered_tools(request, names, 2, true);
-		hf_reply_dispose(r);
+		hf_chat_reply_dispose(r);
 		if (n == 0) {
 			names[0] = "transfer_to_spanish_agent";
 			names[1] = "transfer_to_english_agent";
@@ -283,7 +283,7 @@ void mock_scenario_free(mock_scenario *s)
 	if (!s)
 		return;
 	for (i = 0; i < s->n; i++) {
-		hf_reply_dispose(&s->entries[i].reply);
+		hf_chat_reply_dispose(&s->entries[i].reply);
 		free(s->entries[i].fault);
 	}
 	free(s->entries);

@@ -338,7 +338,7 @@ static void test_handoff_tool(void **state)
 
 static int parse(hf_reply *r, const char *json, hf_error *err)
 {
-	return hf_reply_parse(r, json, strlen(json), err);
+	return hf_chat_reply_parse(r, json, strlen(json), err);
 }
 
 static void test_reply_text(void **state)
@@ -363,14 +363,14 @@ static void test_reply_text(void **state)
 	assert_int_equal(r.usage.input_tokens, 19);
 	assert_int_equal(r.usage.output_tokens, 10);
 	assert_int_equal(r.usage.total_tokens, 29);
-	hf_reply_dispose(&r);
+	hf_chat_reply_dispose(&r);
 	/* empty text is no text (the SDK's `if message.content`); no usage */
 	assert_int_equal(parse(&r, "{\"choices\":[{\"message\":{\"content\":\"\"}}]}", &err), HF_OK);
 	assert_null(r.content);
 	assert_null(r.finish_reason);
 	assert_false(r.has_usage);
 	assert_int_equal(r.usage.requests, 1);
-	hf_reply_dispose(&r);
+	hf_chat_reply_dispose(&r);
 }
 
 static void test_reply_tool_calls(void **state)
@@ -397,7 +397,7 @@ static void test_reply_tool_calls(void **state)
 	assert_string_equal(r.calls[2].id, "");
 	assert_string_equal(r.calls[2].name, "transfer_to_english_agent");
 	assert_string_equal(r.calls[2].arguments, "{}");
-	hf_reply_dispose(&r);
+	hf_chat_reply_dispose(&r);
 }
 
 static void test_reply_error_envelope(void **state)
@@ -501,7 +501,7 @@ static void test_reply_too_many_calls(void **state)
 	assert_int_equal(parse(&r, ok, &err), HF_OK);
 	assert_int_equal(r.ncalls, HF_CHAT_MAX_TOOL_CALLS);
 	assert_string_equal(r.calls[127].id, "c127");
-	hf_reply_dispose(&r);
+	hf_chat_reply_dispose(&r);
 	assert_int_equal(parse(&r, over, &err), HF_ELIMIT);
 	assert_string_equal(err.message, "the reply has 129 tool calls; the limit is 128");
 	free(ok);
@@ -523,7 +523,7 @@ static int on_delta(void *payload, const char *text, size_t len)
 {
 	deltas *d = payload;
 	assert_true(len > 0);
-	assert_true(hf_utf8_valid(text, len, NULL)); /* whole characters only */
+	assert_true(hf_text_utf8_valid(text, len, NULL)); /* whole characters only */
 	assert_int_equal(hf_buf_append(&d->text, text, len), 0);
 	assert_int_equal(hf_buf_append(&d->pieces, text, len), 0);
 	assert_int_equal(hf_buf_append(&d->pieces, "|", 1), 0);
@@ -610,7 +610,7 @@ static void test_stream_recorded_text(void **state)
 	assert_int_equal(r.usage.input_tokens, 31);
 	assert_int_equal(r.usage.output_tokens, 14);
 	assert_int_equal(r.usage.total_tokens, 45);
-	hf_reply_dispose(&r);
+	hf_chat_reply_dispose(&r);
 	deltas_dispose(&d);
 }
 
@@ -638,7 +638,7 @@ static void test_stream_recorded_tool_calls_every_split(void **state)
 		run_file("openai_tool_calls.sse", cut, &d, &r);
 		check_tool_reply(&r);
 		assert_int_equal(d.n, 0);
-		hf_reply_dispose(&r);
+		hf_chat_reply_dispose(&r);
 		deltas_dispose(&d);
 	}
 }
@@ -666,7 +666,7 @@ static void test_stream_text_split_inside_characters(void **state)
 	assert_int_equal(run_chunks(chunks, HF_ARRAY_LEN(chunks), &d, &r, &err), HF_OK);
 	assert_string_equal(d.pieces.data, "caf|\xc3\xa9 |\xe4\xb8\xad|\xf0\x9f\x98\x80!|");
 	assert_string_equal(r.content, "caf\xc3\xa9 \xe4\xb8\xad\xf0\x9f\x98\x80!");
-	hf_reply_dispose(&r);
+	hf_chat_reply_dispose(&r);
 	deltas_dispose(&d);
 }
 
@@ -721,7 +721,7 @@ static void test_stream_tool_call_rules(void **state)
 	assert_int_equal(r.usage.input_tokens, 5);
 	assert_int_equal(r.usage.output_tokens, 6);
 	assert_int_equal(r.usage.total_tokens, 11);
-	hf_reply_dispose(&r);
+	hf_chat_reply_dispose(&r);
 	deltas_dispose(&d);
 }
 
@@ -745,7 +745,7 @@ static void test_stream_missing_id_and_empty_arguments(void **state)
 	assert_string_equal(r.calls[1].arguments, "{}");
 	assert_null(r.finish_reason);
 	assert_false(r.has_usage);
-	hf_reply_dispose(&r);
+	hf_chat_reply_dispose(&r);
 	deltas_dispose(&d);
 }
 
@@ -766,10 +766,10 @@ static void test_stream_end_rules(void **state)
 	assert_int_equal(run_chunks(finish_only, 2, &d, &r, &err), HF_OK);
 	assert_string_equal(r.content, "Hello");
 	assert_string_equal(r.finish_reason, "length");
-	hf_reply_dispose(&r);
+	hf_chat_reply_dispose(&r);
 	assert_int_equal(run_chunks(done_only, 2, &d, &r, &err), HF_OK);
 	assert_string_equal(r.content, "Hello");
-	hf_reply_dispose(&r);
+	hf_chat_reply_dispose(&r);
 	assert_int_equal(run_chunks(no_name, 3, &d, &r, &err), HF_EPROTOCOL);
 	assert_string_equal(err.message, "tool call 1 of the reply has no name");
 	assert_null(r.calls);

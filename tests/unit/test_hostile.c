@@ -404,12 +404,12 @@ static void nul_in_reply(void **state)
 	size_t i;
 	(void)state;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		assert_int_equal(hf_reply_parse(&reply, bad[i], strlen(bad[i]), &err), HF_EPROTOCOL);
+		assert_int_equal(hf_chat_reply_parse(&reply, bad[i], strlen(bad[i]), &err), HF_EPROTOCOL);
 		assert_true(ts_contains(err.message, "NUL character"));
 	}
-	assert_int_equal(hf_reply_parse(&reply, good, strlen(good), &err), HF_OK);
+	assert_int_equal(hf_chat_reply_parse(&reply, good, strlen(good), &err), HF_OK);
 	assert_string_equal(reply.content, "a\\u0000b");
-	hf_reply_dispose(&reply);
+	hf_chat_reply_dispose(&reply);
 	assert_int_equal(hf_stream_new(&sm, NULL, NULL, 0, &err), HF_OK);
 	assert_int_equal(hf_stream_chunk(sm, chunk, strlen(chunk), &err), HF_EPROTOCOL);
 	assert_true(ts_contains(err.message, "NUL character"));

@@ -8,7 +8,7 @@
  */
 #include "support_client.h"
 
-#include "http.h"
+#include "call.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>

@@ -4,7 +4,7 @@
  */
 #include "support.h"
 
-#include "http.h"
+#include "call.h"
 #include "redact.h"
 
 #include <string.h>
@@ -74,30 +74,30 @@ static void test_http_error_messages(void **state)
 	hf_error err;
 	(void)state;
 
-	assert_int_equal(hf_http_error(&err, 429, url, env429, strlen(env429), true), HF_EHTTP);
+	assert_int_equal(hf_call_error_http(&err, 429, url, env429, strlen(env429), true), HF_EHTTP);
 	assert_string_equal(err.message, "HTTP 429 from http://127.0.0.1:8080/v1/chat/completions: "
 	                                 "requests (rate_limit_exceeded): slow down");
 	assert_int_equal(err.http_status, 429);
 
-	assert_int_equal(hf_http_error(&err, 401, url, env429, strlen(env429), true), HF_EAUTH);
+	assert_int_equal(hf_call_error_http(&err, 401, url, env429, strlen(env429), true), HF_EAUTH);
 	assert_true(ts_contains(err.message, "refused the API key (HTTP 401"));
 	assert_true(ts_contains(err.message, "check the key (HANDOFF_API_KEY, the variable named by "
 	                                     "api_key_env, or the key file)"));
 	assert_false(ts_contains(err.message, "--"));
-	assert_int_equal(hf_http_error(&err, 403, url, "", 0, false), HF_EAUTH);
+	assert_int_equal(hf_call_error_http(&err, 403, url, "", 0, false), HF_EAUTH);
 	assert_true(ts_contains(err.message, "wants an API key (HTTP 403"));
 	assert_true(ts_contains(err.message, "a key file (api_key_file, HANDOFF_API_KEY_FILE)"));
 	assert_false(ts_contains(err.message, "--"));
 	assert_true(ts_contains(err.message, "(empty body)"));
 
-	assert_int_equal(hf_http_error(&err, 404, url, "{\"error\":\"no such model\"}", 25, true),
+	assert_int_equal(hf_call_error_http(&err, 404, url, "{\"error\":\"no such model\"}", 25, true),
 	                 HF_ENOTFOUND);
 	assert_true(ts_contains(err.message, "HTTP 404 from"));
 	assert_true(ts_contains(err.message, "no such model"));
 
-	assert_int_equal(hf_http_error(&err, 502, url, html, strlen(html), true), HF_EHTTP);
+	assert_int_equal(hf_call_error_http(&err, 502, url, html, strlen(html), true), HF_EHTTP);
 	assert_true(ts_contains(err.message, ": <html> <b>Bad gateway</b> </html>"));
-	assert_int_equal(hf_http_error(&err, 500, url, bad_utf8, strlen(bad_utf8), true), HF_EHTTP);
+	assert_int_equal(hf_call_error_http(&err, 500, url, bad_utf8, strlen(bad_utf8), true), HF_EHTTP);
 	assert_true(ts_contains(err.message, "not UTF-8"));
 }
 
@@ -105,16 +105,16 @@ static void test_net_error_messages(void **state)
 {
 	hf_error err;
 	(void)state;
-	assert_int_equal(hf_net_error(&err, CURLE_COULDNT_CONNECT, "http://127.0.0.1:4567/v1/models",
+	assert_int_equal(hf_call_error_net(&err, CURLE_COULDNT_CONNECT, "http://127.0.0.1:4567/v1/models",
 	                              "Failed to connect", 111),
 	                 HF_ENET);
 	assert_string_equal(err.message, "could not connect to 127.0.0.1:4567: Connection refused");
-	hf_net_error(&err, CURLE_COULDNT_CONNECT, "https://[::1]/v1", "", 0);
+	hf_call_error_net(&err, CURLE_COULDNT_CONNECT, "https://[::1]/v1", "", 0);
 	assert_true(ts_contains(err.message, "could not connect to [::1]:443"));
-	hf_net_error(&err, CURLE_OPERATION_TIMEDOUT, "http://127.0.0.1:1/x",
+	hf_call_error_net(&err, CURLE_OPERATION_TIMEDOUT, "http://127.0.0.1:1/x",
 	             "Operation timed out after 1000 milliseconds", 0);
 	assert_true(ts_contains(err.message, "timed out: Operation timed out after 1000"));
-	hf_net_error(&err, CURLE_PEER_FAILED_VERIFICATION, "https://127.0.0.1:1/x", "", 0);
+	hf_call_error_net(&err, CURLE_PEER_FAILED_VERIFICATION, "https://127.0.0.1:1/x", "", 0);
 	assert_true(ts_contains(err.message, "the insecure option of hf_client_options"));
 	assert_false(ts_contains(err.message, "--"));
 }

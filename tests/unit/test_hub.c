@@ -5,7 +5,7 @@
  */
 #include "support_client.h"
 
-#include "http.h"
+#include "call.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -292,7 +292,7 @@ static void deadline_caps_retries(void **state)
 
 /* A sub-second idle timeout on a stalled stream gives the idle error (the
  * deadline bounds the test). How soon it fires is timing, which tests do
- * not assert: by hand, 0.3 s fired after about 1.2 s before http.c drove
+ * not assert: by hand, 0.3 s fired after about 1.2 s before call.c drove
  * such transfers itself, after 0.3 s since. */
 static void subsecond_idle_timeout(void **state)
 {
@@ -395,7 +395,7 @@ static void mock_hostile_bytes(void **state)
 	for (i = 0; i < 2; i++) {
 		char *line = hf_mock_log_get(m, i);
 		assert_non_null(line);
-		assert_true(hf_utf8_valid(line, strlen(line), NULL));
+		assert_true(hf_text_utf8_valid(line, strlen(line), NULL));
 		hf_free(line);
 	}
 	hf_mock_stop(m);

@@ -580,14 +580,14 @@ static void test_commit_steps(void **state)
 	assert_int_equal(hf_session_new(&s, "steps", &err), HF_OK);
 	assert_int_equal(hf_msglist_add(&turn, cJSON_Parse("{\"role\":\"user\",\"content\":\"Hi\"}")), HF_OK);
 	before = snapshot(s);
-	assert_int_equal(hf_commit_prepare(&c, s, &turn, "English agent", &u, &err), HF_OK);
+	assert_int_equal(hf_store_commit_prepare(&c, s, &turn, "English agent", &u, &err), HF_OK);
 	after = snapshot(s);
 	assert_string_equal(before, after);
 	free(after);
 	assert_int_equal(p.commits, 0);
 	assert_string_equal(c.id, "steps");
 	assert_int_equal(c.expected, 0);
-	assert_int_equal(hf_commit_write(st, &c, &err), HF_OK);
+	assert_int_equal(hf_store_commit_write(st, &c, &err), HF_OK);
 	assert_int_equal(p.commits, 1);
 	assert_string_equal(p.agent, "English agent");
 	after = snapshot(s);
@@ -595,7 +595,7 @@ static void test_commit_steps(void **state)
 	free(after);
 	if (hf_failalloc_enabled())
 		hf_failalloc_set(1);
-	hf_commit_apply(&c, s);
+	hf_store_commit_apply(&c, s);
 	hf_failalloc_set(0);
 	hf_commit_dispose(&c);
 	assert_int_equal(hf_session_message_count(s), 1);

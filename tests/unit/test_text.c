@@ -39,13 +39,13 @@ static void test_valid_table(void **state)
 	(void)state;
 	for (i = 0; i < HF_ARRAY_LEN(cases); i++) {
 		size_t bad = 999;
-		bool ok = hf_utf8_valid(cases[i].s, cases[i].len, &bad);
+		bool ok = hf_text_utf8_valid(cases[i].s, cases[i].len, &bad);
 		if (ok != cases[i].ok)
 			fail_msg("case %zu: expected %s", i, cases[i].ok ? "valid" : "invalid");
 		if (!ok)
 			assert_int_equal(bad, cases[i].bad);
 	}
-	assert_true(hf_utf8_valid("a\xc3", 1, NULL)); /* only len bytes are looked at */
+	assert_true(hf_text_utf8_valid("a\xc3", 1, NULL)); /* only len bytes are looked at */
 }
 
 static void test_cut(void **state)
@@ -56,7 +56,7 @@ static void test_cut(void **state)
 	size_t max;
 	(void)state;
 	for (max = 0; max <= len + 1; max++)
-		assert_int_equal(hf_utf8_cut(s, len, max), expect[max]);
+		assert_int_equal(hf_text_utf8_cut(s, len, max), expect[max]);
 }
 
 static void test_incomplete_tail(void **state)
@@ -86,7 +86,7 @@ static void test_incomplete_tail(void **state)
 	size_t i;
 	(void)state;
 	for (i = 0; i < HF_ARRAY_LEN(cases); i++)
-		if (hf_utf8_incomplete_tail(cases[i].s, strlen(cases[i].s)) != cases[i].tail)
+		if (hf_text_utf8_incomplete_tail(cases[i].s, strlen(cases[i].s)) != cases[i].tail)
 			fail_msg("case %zu (%s)", i, cases[i].s);
 }
 

@@ -1,6 +1,6 @@
 /*
  * test_wire_join.c - a request joined from an agent's cached parts
- * (hf_agent_wire_get + hf_chat_body_join, the runner's path) is byte for
+ * (hf_chat_agent_wire_get + hf_chat_body_join, the runner's path) is byte for
  * byte the body hf_chat_body builds from the same request.
  */
 #include "support.h"
@@ -54,9 +54,9 @@ static void compare(const hf_agent *a, bool stream, bool usage, const char *cp)
 	req.stream = stream;
 	req.include_usage = usage;
 	assert_int_equal(hf_chat_body(&want, &req, &err), HF_OK);
-	assert_int_equal(hf_agent_wire_get(&w, a, &err), HF_OK);
+	assert_int_equal(hf_chat_agent_wire_get(&w, a, &err), HF_OK);
 	assert_non_null(w);
-	assert_int_equal(hf_agent_wire_get(&again, a, &err), HF_OK);
+	assert_int_equal(hf_chat_agent_wire_get(&again, a, &err), HF_OK);
 	assert_ptr_equal(again, w); /* built once */
 	assert_int_equal(hf_chat_body_join(&got, w, texts, 3, stream, usage, cp, &err), HF_OK);
 	assert_string_equal(got, want);

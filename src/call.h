@@ -1,11 +1,11 @@
 /*
- * http.h - the libcurl transport: resolved endpoint settings, one HTTP
+ * call.h - the libcurl transport: resolved endpoint settings, one HTTP
  * exchange with retries (hf_call), status and error classification, size
  * caps, timeouts and a redacting trace. Shared by the blocking path
  * (hf_run, hf_ask, discovery) and the multi-handle engine.
  */
-#ifndef HF_HTTP_H
-#define HF_HTTP_H
+#ifndef HF_CALL_H
+#define HF_CALL_H
 
 #include "chat.h"
 #include "headers.h"
@@ -79,7 +79,7 @@ void hf_call_free(hf_call *c);
  * callbacks, TLS checks, user agent) on a handle that will serve calls to
  * `ep` only. Once per handle, before its first hf_call_setup. HF_ENOMEM or
  * HF_ENET when libcurl refuses a setting. */
-int hf_easy_prepare(CURL *easy, const hf_endpoint *ep, hf_error *err);
+int hf_call_easy_prepare(CURL *easy, const hf_endpoint *ep, hf_error *err);
 
 /* Configure `easy` (prepared for the call's endpoint) for the next attempt:
  * sets every option that changes from call to call (URL, headers, body,
@@ -135,18 +135,18 @@ long hf_retry_backoff_ms(int retry, double unit);
  * from `now`; -1 when it cannot be read. */
 long hf_retry_after_ms(const char *value, time_t now);
 
-/* ---- errors a user can act on (http_error.c) ---- */
+/* ---- errors a user can act on (call_error.c) ---- */
 
 /* Fill err for an HTTP error reply: the status, URL, and the server's error
  * code, type and message (from {"error":{...}}, else a clean excerpt of the
  * body). Returns HF_EAUTH (401/403; `sent_key` says whether a key was sent),
  * HF_ENOTFOUND (404) or HF_EHTTP, with err->http_status set. */
-int hf_http_error(hf_error *err, long status, const char *url, const char *body, size_t len,
+int hf_call_error_http(hf_error *err, long status, const char *url, const char *body, size_t len,
                   bool sent_key);
 /* Fill err (HF_ENET) for a failed transfer: what failed and where
  * ("could not connect to 127.0.0.1:8080: Connection refused"), with
  * libcurl's reason and detail (errbuf, os_errno). */
-int hf_net_error(hf_error *err, CURLcode rc, const char *url, const char *errbuf,
+int hf_call_error_net(hf_error *err, CURLcode rc, const char *url, const char *errbuf,
                  long os_errno);
 
 #endif

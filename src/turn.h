@@ -1,18 +1,18 @@
 /*
- * runner.h - one user turn as a resumable state machine:
+ * turn.h - one user turn as a resumable state machine:
  *
  *   hf_turn_new ─► hf_turn_request ─► (caller performs the HTTP call) ─►
  *   hf_turn_apply ─┬─ handoff / tool answered ─► hf_turn_request again
  *                  └─ text ─► turn committed, HF_TURN_DONE
  *
- * All routing rules live here. The blocking hf_run (runner.c) and the
+ * All routing rules live here. The blocking hf_run (run.c) and the
  * multi-handle engine (engine.c) only move HTTP bytes between
  * hf_turn_request and hf_turn_apply.
  */
-#ifndef HF_RUNNER_H
-#define HF_RUNNER_H
+#ifndef HF_TURN_H
+#define HF_TURN_H
 
-#include "http.h"
+#include "call.h"
 #include "store.h"
 
 typedef struct hf_turn hf_turn;
@@ -44,6 +44,10 @@ int hf_turn_apply(hf_turn *t, hf_reply *reply, hf_error *err);
 /* End a turn that failed outside hf_turn_apply (HTTP error, cancel): emits
  * the ERROR event. Each turn reports DONE or ERROR exactly once. */
 void hf_turn_fail(hf_turn *t, const hf_error *err);
+
+/* The final text after HF_TURN_DONE, moved to the caller (hf_free); NULL
+ * when there is none or it was taken already. */
+char *hf_turn_take_answer(hf_turn *t);
 
 /* The final text after HF_TURN_DONE (borrowed). */
 const char *hf_turn_answer(const hf_turn *t);

@@ -1,10 +1,10 @@
 /*
- * config.c - endpoint resolution: flags (hf_client_options) > environment >
+ * endpoint.c - endpoint resolution: flags (hf_client_options) > environment >
  * graph file > defaults, the API key (value, variable or 0600 key file) and
  * its checks. The key is never put into a message.
  */
 #include "headers.h"
-#include "http.h"
+#include "call.h"
 #include "redact.h"
 
 #include <errno.h>
@@ -65,7 +65,7 @@ static int resolve_base_url(hf_endpoint *ep, const char *url, hf_error *err)
 		              "OPENAI_BASE_URL), or base_url in the graph file");
 	if (strncasecmp(url, "http://", 7) && strncasecmp(url, "https://", 8))
 		return bad_url(err, url, "must start with http:// or https://");
-	if (!hf_header_safe(url) || strchr(url, ' '))
+	if (!hf_headers_safe(url) || strchr(url, ' '))
 		return bad_url(err, url, "contains a space or control character");
 	n = strlen(url);
 	while (n > 0 && url[n - 1] == '/')
@@ -170,7 +170,7 @@ static int resolve_key(hf_endpoint *ep, const hf_client_options *o, const hf_gra
 	}
 	if (key && (rc = set_str(&ep->api_key, key, err)))
 		return rc;
-	if (ep->api_key && !hf_header_safe(ep->api_key))
+	if (ep->api_key && !hf_headers_safe(ep->api_key))
 		return hf_err(err, HF_ECONFIG, "the API key contains a control character or line break");
 	return HF_OK;
 }
@@ -226,7 +226,7 @@ static int copy_headers(hf_endpoint *ep, const char *const *h, hf_error *err)
 		return hf_err(err, HF_ENOMEM, "out of memory");
 	for (i = 0; i < n; i++) {
 		const char *colon = strchr(h[i], ':');
-		if (!colon || colon == h[i] || !hf_header_safe(h[i]))
+		if (!colon || colon == h[i] || !hf_headers_safe(h[i]))
 			return hf_err(err, HF_EINVAL,
 			              "extra header '%s' must be 'Name: value' on one line", h[i]);
 		if (!(ep->headers[i] = hf_strdup(h[i])))
@@ -276,7 +276,7 @@ int hf_endpoint_resolve(hf_endpoint *out, const hf_client_options *opts, const h
 	}
 	/* Chat calls share these; a provider that cannot go into a header is
 	 * left for the call to report. */
-	if (!out->provider || hf_header_safe(out->provider))
+	if (!out->provider || hf_headers_safe(out->provider))
 		if ((rc = hf_headers_build(&out->chat_headers[0], out->api_key, out->auth,
 		                           out->headers, true, false, out->provider, err)) ||
 		    (rc = hf_headers_build(&out->chat_headers[1], out->api_key, out->auth,

@@ -1,9 +1,9 @@
 /*
- * http_error.c - turning a failed exchange into a message a person can act
+ * call_error.c - turning a failed exchange into a message a person can act
  * on: the HTTP status with the server's error code, type and message, or
  * what libcurl could not do and where.
  */
-#include "http.h"
+#include "call.h"
 #include "text.h"
 
 #include <cjson/cJSON.h>
@@ -22,11 +22,11 @@ static void excerpt(char *out, size_t cap, const char *body, size_t len)
 		snprintf(out, cap, "(empty body)");
 		return;
 	}
-	if (!hf_utf8_valid(body, len, NULL)) {
+	if (!hf_text_utf8_valid(body, len, NULL)) {
 		snprintf(out, cap, "(a %zu-byte body that is not UTF-8 text)", len);
 		return;
 	}
-	n = hf_utf8_cut(body, len, EXCERPT_MAX < cap - 4 ? EXCERPT_MAX : cap - 4);
+	n = hf_text_utf8_cut(body, len, EXCERPT_MAX < cap - 4 ? EXCERPT_MAX : cap - 4);
 	for (i = 0; i < n; i++)
 		out[o++] = (unsigned char)body[i] < 0x20 || body[i] == 0x7f ? ' ' : body[i];
 	if (n < len)
@@ -61,7 +61,7 @@ static void detail(char *out, size_t cap, const char *body, size_t len)
 	cJSON_Delete(root);
 }
 
-int hf_http_error(hf_error *err, long status, const char *url, const char *body, size_t len,
+int hf_call_error_http(hf_error *err, long status, const char *url, const char *body, size_t len,
                   bool sent_key)
 {
 	char d[HF_ERROR_MESSAGE_MAX];
@@ -101,7 +101,7 @@ static void host_port(char *out, size_t cap, const char *url)
 	curl_url_cleanup(u);
 }
 
-int hf_net_error(hf_error *err, CURLcode rc, const char *url, const char *errbuf, long os_errno)
+int hf_call_error_net(hf_error *err, CURLcode rc, const char *url, const char *errbuf, long os_errno)
 {
 	char where[256];
 	const char *why = errbuf && *errbuf ? errbuf : curl_easy_strerror(rc);

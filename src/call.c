@@ -1,5 +1,5 @@
 /*
- * http.c - one logical HTTP exchange (hf_call) over a libcurl easy handle:
+ * call.c - one logical HTTP exchange (hf_call) over a libcurl easy handle:
  * request headers, timeouts, the size cap, the SSE stream feeding the chat
  * assembler, cancellation, the redacting trace, and the decision after each
  * attempt (done, retry after a delay, or an error a user can act on). The
@@ -7,7 +7,7 @@
  * it: they only call hf_call_setup and hf_call_finish around a transfer.
  */
 #include "headers.h"
-#include "http.h"
+#include "call.h"
 #include "redact.h"
 #include "sse.h"
 
@@ -421,7 +421,7 @@ void hf_call_free(hf_call *c)
 	hf_buf_dispose(&c->buf);
 	hf_sse_dispose(&c->sse);
 	hf_stream_free(c->sm);
-	hf_reply_dispose(&c->reply);
+	hf_chat_reply_dispose(&c->reply);
 	free(c);
 }
 
@@ -446,7 +446,7 @@ static int reset_attempt(hf_call *c, hf_error *err)
 	c->cb_retryable = false;
 	c->errbuf[0] = '\0';
 	hf_buf_reset(&c->buf);
-	hf_reply_dispose(&c->reply);
+	hf_chat_reply_dispose(&c->reply);
 	memset(&c->reply, 0, sizeof(c->reply));
 	c->have_reply = false;
 	if (!c->stream)
@@ -470,7 +470,7 @@ static int setopt_error(hf_error *err, CURLcode r)
 	              "libcurl refused a setting: %s", curl_easy_strerror(r));
 }
 
-int hf_easy_prepare(CURL *easy, const hf_endpoint *ep, hf_error *err)
+int hf_call_easy_prepare(CURL *easy, const hf_endpoint *ep, hf_error *err)
 {
 	CURLcode r = CURLE_OK;
 	SET(CURLOPT_PROTOCOLS_STR, "http,https");
@@ -580,7 +580,7 @@ static int finish_stream(hf_call *c, hf_error *e)
 	if (c->body_kind == BODY_OTHER || (c->body_kind == BODY_UNDECIDED && c->buf.len)) {
 		rc = neither(c, e);
 	} else if (c->body_kind != BODY_SSE) {
-		rc = hf_reply_parse(&c->reply, c->buf.data ? c->buf.data : "", c->buf.len, e);
+		rc = hf_chat_reply_parse(&c->reply, c->buf.data ? c->buf.data : "", c->buf.len, e);
 		if (!rc && c->reply.content && on_text(c, c->reply.content, strlen(c->reply.content)))
 			*e = c->cb_err, rc = c->cb_code;
 	} else if ((rc = hf_sse_finish(&c->sse, e)) != HF_OK) {
@@ -593,7 +593,7 @@ static int finish_stream(hf_call *c, hf_error *e)
 		rc = hf_stream_finish(c->sm, &c->reply, e);
 	}
 	if (rc)
-		hf_reply_dispose(&c->reply), memset(&c->reply, 0, sizeof(c->reply));
+		hf_chat_reply_dispose(&c->reply), memset(&c->reply, 0, sizeof(c->reply));
 	c->have_reply = rc == HF_OK;
 	return rc;
 }
@@ -616,7 +616,7 @@ int hf_call_finish(hf_call *c, CURL *easy, CURLcode rc, long *delay_ms, hf_error
 		              "the request (all attempts)", c->url, c->ep->deadline_ms / 1000.0);
 	} else if (rc != CURLE_OK) {
 		curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &os_errno);
-		code = hf_net_error(&e, rc, c->url, c->errbuf, os_errno);
+		code = hf_call_error_net(&e, rc, c->url, c->errbuf, os_errno);
 		retry = hf_retry_curl(rc);
 	} else {
 		curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
@@ -626,7 +626,7 @@ int hf_call_finish(hf_call *c, CURL *easy, CURLcode rc, long *delay_ms, hf_error
 				return HF_CALL_DONE;
 			retry = code == HF_ENET;
 		} else {
-			code = hf_http_error(&e, status, c->url, c->buf.data, c->buf.len,
+			code = hf_call_error_http(&e, status, c->url, c->buf.data, c->buf.len,
 			                     c->ep->api_key != NULL);
 			retry = c->should_retry >= 0 ? c->should_retry == 1 : hf_retry_status(status);
 			pause_given = c->retry_after_ms > 0 &&
@@ -736,7 +736,7 @@ int hf_call_reply(hf_call *c, hf_reply *out, hf_error *err)
 		c->have_reply = false;
 		return HF_OK;
 	}
-	rc = hf_reply_parse(out, c->buf.data ? c->buf.data : "", c->buf.len, err);
+	rc = hf_chat_reply_parse(out, c->buf.data ? c->buf.data : "", c->buf.len, err);
 	if (rc && err) {
 		hf_err_prefix(err, "the reply from %s", c->url);
 		hf_redact(err->message, sizeof(err->message), c->ep->api_key);

@@ -1,6 +1,6 @@
 /*
- * runner.c - the turn state machine (see runner.h) and hf_run, the
- * blocking driver. Routing rules, as in the OpenAI Agents SDK plus ours:
+ * turn.c - the turn state machine (see turn.h); hf_run (run.c) and the
+ * engine (engine.c) drive it. Routing rules, as in the OpenAI Agents SDK plus ours:
  *  - text and no tool calls: the final answer of the turn;
  *  - a handoff call: the assistant message with the calls and a tool
  *    message {"assistant": "<name>"} per handoff, then the target agent
@@ -13,7 +13,7 @@
  *  - max_turns model calls per user turn; a handoff that repeats a hop
  *    already taken in this turn (A→B→A→B) stops as a loop.
  */
-#include "runner.h"
+#include "turn.h"
 
 #include "text.h"
 
@@ -175,6 +175,13 @@ void hf_turn_free(hf_turn *t)
 	free(t);
 }
 
+char *hf_turn_take_answer(hf_turn *t)
+{
+	char *a = t->answer;
+	t->answer = NULL;
+	return a;
+}
+
 const char *hf_turn_answer(const hf_turn *t)
 {
 	return t->answer;
@@ -225,7 +232,7 @@ int hf_turn_request(hf_turn *t, hf_call_spec *spec, hf_error *err)
 		              "max turns (%d) exceeded: the agents made %d model calls in this "
 		              "turn without a final answer (last agent: '%s')",
 		              t->max_turns, t->calls, a->name);
-	if ((rc = hf_agent_wire_get(&w, a, err)))
+	if ((rc = hf_chat_agent_wire_get(&w, a, err)))
 		return rc;
 	/* Message texts: the history's are kept by the session, the turn's here. */
 	if (!(texts = hf_calloc(nhist + hf_msglist_count(&t->turn), sizeof(*texts))))
@@ -480,7 +487,7 @@ static int unanswered(const hf_turn *t, const hf_reply *r, hf_error *err)
 {
 	char who[512];
 	snprintf(who, sizeof(who), "agent '%s' (model %s)", t->agent->name, t->agent->model);
-	return hf_reply_unanswered(r, who, err);
+	return hf_chat_reply_unanswered(r, who, err);
 }
 
 int hf_turn_apply(hf_turn *t, hf_reply *r, hf_error *err)
@@ -507,50 +514,8 @@ int hf_turn_apply(hf_turn *t, hf_reply *r, hf_error *err)
 			            "agent '%s' (model %s) replied with neither text nor a tool call",
 			            t->agent->name, t->agent->model);
 	}
-	hf_reply_dispose(r);
+	hf_chat_reply_dispose(r);
 	if (rc < 0)
 		hf_turn_fail(t, err);
-	return rc;
-}
-
-/* ---- the blocking driver ---- */
-
-int hf_run(char **answer, hf_client *c, const hf_graph *graph, hf_session *session,
-           hf_store *store, const char *input, const hf_run_options *opts, hf_error *err)
-{
-	hf_turn *t = NULL;
-	hf_error local;
-	int rc;
-
-	if (!err)
-		err = &local;
-	if (answer)
-		*answer = NULL;
-	if (!c)
-		return hf_err(err, HF_EINVAL, "hf_run: a client is required");
-	if ((rc = hf_turn_new(&t, graph, session, store, input, opts, &c->ep, err)))
-		return rc;
-	for (;;) {
-		hf_call_spec spec;
-		hf_reply reply = { 0 };
-
-		if ((rc = hf_turn_request(t, &spec, err))) {
-			hf_turn_fail(t, err);
-			break;
-		}
-		if ((rc = hf_call_run(&reply, NULL, c->easy, &c->ep, &spec, err))) {
-			hf_turn_blame(t, err);
-			hf_turn_fail(t, err);
-			break;
-		}
-		rc = hf_turn_apply(t, &reply, err);
-		if (rc != HF_TURN_NEXT)
-			break;
-	}
-	if (rc == HF_TURN_DONE && answer) { /* the turn is committed: nothing may fail now */
-		*answer = t->answer;
-		t->answer = NULL;
-	}
-	hf_turn_free(t);
 	return rc;
 }
