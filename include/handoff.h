@@ -105,9 +105,12 @@ HF_EXTERN(const hf_error *) hf_error_last(void);
 /* Static, lower-case name of a code ("config", "auth", ...). */
 HF_EXTERN(const char *) hf_code_name(int code);
 
-/* The documented exit status of the `handoff` command for a code:
- * 0 ok, 1 other, 2 usage, 3 config, 4 auth, 5 network/HTTP, 6 routing
- * (max turns, loop, unknown tool), 8 refusal, 130 interrupted. */
+/* Deprecated: exit statuses belong to the command, which keeps its own
+ * table (README "Using the command"). This function stays frozen at the
+ * 0.1 table for programs that used it: 0 ok, 1 other (a conflict and a
+ * refusal included), 2 usage, 3 config, 4 auth, 5 network/HTTP, 6 routing
+ * (max turns, loop, unknown tool), 130 interrupted. The `handoff` command
+ * also uses 7 (session conflict) and 8 (refusal). */
 HF_EXTERN(int) hf_exit_status(int code);
 
 /* Release memory the library handed to the caller as an owned string. */
@@ -277,7 +280,8 @@ typedef struct hf_client_options {
 HF_EXTERN(int) hf_client_new(hf_client **out, const hf_client_options *opts,
                              const hf_graph *graph, hf_error *err);
 HF_EXTERN(void) hf_client_free(hf_client *c);
-/* The resolved base URL; borrowed from c. */
+/* The resolved base URL as it may be shown: any user name and password in
+ * it are left out (they are still sent). Borrowed from c. */
 HF_EXTERN(const char *) hf_client_base_url(const hf_client *c);
 
 /* Token usage, summed over the model calls it covers. */
@@ -408,7 +412,9 @@ typedef struct hf_message {
 } hf_message;
 
 /* Fill *out with message i of s. HF_EINVAL when i is out of range,
- * HF_ENOMEM. */
+ * HF_ENOMEM. The first read of a message parses and keeps its JSON in the
+ * session, so reading is not safe from two threads at once (a session is
+ * used by one thread at a time). */
 HF_EXTERN(int) hf_session_message(hf_message *out, const hf_session *s, size_t i,
                                   hf_error *err);
 /* Tool call j of assistant message i: its id, function name and

@@ -557,16 +557,14 @@ static int parse_reply(hf_reply *out, const cJSON *root, hf_error *err)
  * decodes it to a NUL byte, where every C string would quietly end. */
 static bool has_nul_escape(const char *s, size_t len)
 {
-	bool in_string = false;
-	size_t i;
-	for (i = 0; i < len; i++) {
-		if (s[i] == '"') {
-			in_string = !in_string;
-		} else if (in_string && s[i] == '\\' && i + 1 < len) {
-			if (s[i + 1] == 'u' && len - i >= 6 && !memcmp(s + i + 2, "0000", 4))
-				return true;
-			i++; /* the escaped character */
-		}
+	/* Called on text cJSON accepted, where every backslash is inside a
+	 * string and starts an escape: jump from one backslash to the next
+	 * (memchr) and skip the character each one escapes. */
+	const char *p = s, *end = s + len;
+	while (p < end && (p = memchr(p, '\\', (size_t)(end - p)))) {
+		if (end - p >= 6 && !memcmp(p + 1, "u0000", 5))
+			return true;
+		p += 2;
 	}
 	return false;
 }

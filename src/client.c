@@ -53,7 +53,7 @@ void hf_client_free(hf_client *c)
 
 const char *hf_client_base_url(const hf_client *c)
 {
-	return c->ep.base_url;
+	return c->ep.shown_base_url;
 }
 
 static int emit(const hf_ask_options *o, hf_event *ev)
@@ -120,7 +120,7 @@ int hf_ask(char **answer, hf_usage *usage, hf_client *c, const char *input,
 		return hf_err(err, HF_EINVAL, "hf_ask_options version %u is not %u; use "
 		              "HF_ASK_OPTIONS_INIT", opts->version, HF_ASK_OPTIONS_VERSION);
 	if (!opts->model || !*opts->model)
-		return hf_err(err, HF_EINVAL, "no model: name one (-m MODEL)");
+		return hf_err(err, HF_EINVAL, "no model: set model in hf_ask_options");
 	rc = ask_body(&body, c, input, opts, err);
 	if (!rc) {
 		hf_call_spec spec = {

@@ -8,6 +8,7 @@
 #include "redact.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -226,9 +227,11 @@ static int copy_headers(hf_endpoint *ep, const char *const *h, hf_error *err)
 		return hf_err(err, HF_ENOMEM, "out of memory");
 	for (i = 0; i < n; i++) {
 		const char *colon = strchr(h[i], ':');
-		if (!colon || colon == h[i] || !hf_headers_safe(h[i]))
+		if (!colon || colon == h[i] || !hf_headers_safe(h[i])) /* its value may be a secret */
 			return hf_err(err, HF_EINVAL,
-			              "extra header '%s' must be 'Name: value' on one line", h[i]);
+			              "extra header %zu must be 'Name: value' on one line, with no control "
+			              "characters (its text is not shown: it may hold a credential)",
+			              i + 1);
 		if (!(ep->headers[i] = hf_strdup(h[i])))
 			return hf_err(err, HF_ENOMEM, "out of memory");
 	}
@@ -292,7 +295,7 @@ int hf_endpoint_resolve(hf_endpoint *out, const hf_client_options *opts, const h
 	out->idle_timeout_ms = pick_ms(o->idle_timeout_ms, g ? g->idle_timeout_ms : 0,
 	                               DEFAULT_IDLE_MS);
 	out->deadline_ms = pick_ms(o->version >= 2 ? o->deadline_ms : 0, g ? g->deadline_ms : 0,
-	                           out->timeout_ms / 2 * 3);
+	                           out->timeout_ms > LONG_MAX / 3 ? LONG_MAX : out->timeout_ms / 2 * 3);
 	out->max_retries = o->max_retries >= 0 ? o->max_retries
 	                   : g && g->max_retries >= 0 ? g->max_retries : DEFAULT_RETRIES;
 	out->max_retry_after_ms = o->max_retry_after_ms > 0 ? o->max_retry_after_ms

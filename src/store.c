@@ -158,8 +158,8 @@ int hf_store_commit_write(hf_store *st, const hf_commit *c, hf_error *err)
 	if (rc == HF_ECONFLICT && c->expected == 0)
 		return hf_err(err, HF_ECONFLICT,
 		              "session '%s' already exists in the store, but this session started "
-		              "empty: a session that may be stored must be loaded first "
-		              "(hf_store_open_session or hf_store_load); load it and retry",
+		              "empty: it was not loaded (hf_store_open_session or hf_store_load), or its "
+		              "first turn was stored elsewhere since it was opened; load it and retry",
 		              c->id);
 	return result(rc, &e, "commit", err);
 }

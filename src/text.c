@@ -231,9 +231,13 @@ size_t hf_text_scrub(char *dst, size_t cap, const char *src, size_t len)
 
 int hf_text_escape(char **out_, const char *s, const char *keep, hf_error *err)
 {
-	size_t len = strlen(s), i = 0, o = 0;
-	char *out = hf_malloc(len * 6 + 1); /* at most \uHHHH (6) for a 2-byte or longer one */
+	size_t len, i = 0, o = 0;
+	char *out;
+	if (!out_ || !s)
+		return hf_err(err, HF_EINVAL, "hf_text_escape: out and text are required");
+	len = strlen(s);
 	*out_ = NULL;
+	out = hf_malloc(len * 6 + 1); /* at most \uHHHH (6) for a 2-byte or longer one */
 	if (!keep)
 		keep = "";
 	if (!out)

@@ -109,9 +109,10 @@ static void cmd_agent(chat *c, const char *name)
 		fputc('\n', stderr);
 		return;
 	}
-	if (hf_session_set_agent(c->s, name, &err) ||
-	    (c->st && hf_session_message_count(c->s) &&
-	     hf_store_set_agent(c->st, hf_session_id(c->s), name, &err))) {
+	/* the store first: a failure leaves the session as it was */
+	if ((c->st && hf_session_message_count(c->s) &&
+	     hf_store_set_agent(c->st, hf_session_id(c->s), name, &err)) ||
+	    hf_session_set_agent(c->s, name, &err)) {
 		cli_fail(&err);
 		return;
 	}

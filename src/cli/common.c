@@ -65,6 +65,8 @@ const char *cli_hint(const hf_error *err)
 	case HF_EINVAL:
 		if (!strncmp(m, "the mock listens only on the loopback", 37))
 			return "--host 127.0.0.1 or --host ::1";
+		if (!strncmp(m, "no model:", 9))
+			return "-m MODEL names the model";
 		break;
 	}
 	return NULL;

@@ -137,6 +137,9 @@ int cli_render_event(const hf_event *ev, void *payload)
 		if (!r->streamed && ev->text_len && (r->pending = malloc(ev->text_len))) {
 			memcpy(r->pending, ev->text, ev->text_len);
 			r->pending_len = ev->text_len;
+		} else if (!r->streamed && ev->text_len) { /* no memory to hold it: show it now */
+			fwrite(ev->text, 1, ev->text_len, stdout);
+			r->mid_line = true;
 		}
 		end_line(r);
 		r->streamed = false;

@@ -289,6 +289,28 @@ static void test_auth_and_headers(void **state)
 	hf_endpoint_dispose(&ep);
 	o.headers = bad;
 	assert_int_equal(hf_endpoint_resolve(&ep, &o, NULL, &err), HF_EINVAL);
+	/* a refused header's value may be a credential: it is not shown */
+	const char *const secret[] = { "X-Trace: 1", "api-key: hidden-value-42\r", NULL };
+	o.headers = secret;
+	assert_int_equal(hf_endpoint_resolve(&ep, &o, NULL, &err), HF_EINVAL);
+	assert_true(ts_contains(err.message, "extra header 2"));
+	assert_false(ts_contains(err.message, "hidden-value-42"));
+}
+
+/* hf_client_base_url shows the base URL without its user and password. */
+static void test_base_url_shown(void **state)
+{
+	hf_client_options o = HF_CLIENT_OPTIONS_INIT;
+	hf_client *c;
+	hf_error err;
+	(void)state;
+	o.base_url = "http://user:pa55word@127.0.0.1:9/v1/";
+	o.api_key = "k";
+	assert_int_equal(hf_client_new(&c, &o, NULL, &err), HF_OK);
+	assert_false(ts_contains(hf_client_base_url(c), "pa55word"));
+	assert_false(ts_contains(hf_client_base_url(c), "user"));
+	assert_true(ts_contains(hf_client_base_url(c), "127.0.0.1:9/v1"));
+	hf_client_free(c);
 }
 
 int main(void)
@@ -300,6 +322,7 @@ int main(void)
 		cmocka_unit_test_setup(test_key_sources, clear_env),
 		cmocka_unit_test_setup(test_key_file, clear_env),
 		cmocka_unit_test_setup(test_auth_and_headers, clear_env),
+		cmocka_unit_test_setup(test_base_url_shown, clear_env),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
