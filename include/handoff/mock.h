@@ -27,10 +27,11 @@ extern "C" {
 
 typedef struct hf_mock hf_mock;
 
-#define HF_MOCK_OPTIONS_VERSION 1
+#define HF_MOCK_OPTIONS_VERSION 2
 
 /* Zero / NULL fields take the defaults; a zero-initialised struct (version
- * 0) is taken as version 1. Strings are read by hf_mock_start only. */
+ * 0) is taken as version 1. Strings are read by hf_mock_start only.
+ * Version 2 added max_bodies (a version 1 struct is read without it). */
 typedef struct hf_mock_options {
 	unsigned version;          /* HF_MOCK_OPTIONS_VERSION */
 	const char *host;          /* "127.0.0.1" (default) or "::1"; nothing else */
@@ -42,10 +43,12 @@ typedef struct hf_mock_options {
 	long latency_ms;           /* added before every reply */
 	unsigned threads;          /* 0: one thread per core */
 	const char *require_key;   /* when set, requests without this key get 401 */
+	size_t max_bodies;         /* request body bytes held at once, all connections;
+	                            * a request that would exceed it gets 413 (0: 256 MiB) */
 } hf_mock_options;
 
 #define HF_MOCK_OPTIONS_INIT \
-	{ HF_MOCK_OPTIONS_VERSION, NULL, 0, NULL, NULL, NULL, 0, 0, 0, NULL }
+	{ HF_MOCK_OPTIONS_VERSION, NULL, 0, NULL, NULL, NULL, 0, 0, 0, NULL, 0 }
 
 /* Start serving (threads of its own; returns at once). opts may be NULL
  * (all defaults). HF_EINVAL for a host other than the loopback, a negative

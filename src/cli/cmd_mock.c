@@ -7,6 +7,7 @@
 #include "mock.h"
 
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,8 @@ static const char mock_help[] =
 	"  --require-key ENV    answer 401 unless the request carries the key held in\n"
 	"                       environment variable ENV (Bearer or x-api-key)\n"
 	"  --threads N          worker threads (default: one per core)\n"
+	"  --max-bodies BYTES   request body bytes held at once, all connections;\n"
+	"                       a request that would exceed it gets 413 (default 256 MiB)\n"
 	"  -h, --help           show this help\n"
 	"\n"
 	"routes: POST /v1/chat/completions, POST /compute/chat/completions,\n"
@@ -49,10 +52,11 @@ int hf_cmd_mock(int argc, char **argv)
 		{ "latency", required_argument, NULL, 'L' },
 		{ "require-key", required_argument, NULL, 'k' },
 		{ "threads", required_argument, NULL, 't' },
+		{ "max-bodies", required_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	hf_mock_options opts = { 0 };
+	hf_mock_options opts = HF_MOCK_OPTIONS_INIT;
 	hf_mock *m;
 	hf_error err;
 	sigset_t set;
@@ -97,6 +101,12 @@ int hf_cmd_mock(int argc, char **argv)
 			if (!cli_parse_long(optarg, 1, 256, &v))
 				return cli_usage_error("mock", "--threads needs a number from 1 to 256");
 			opts.threads = (unsigned)v;
+			break;
+		case 'B':
+			if (!cli_parse_long(optarg, 1, LONG_MAX, &v))
+				return cli_usage_error("mock", "--max-bodies needs a number of bytes (1 or "
+				                               "more)");
+			opts.max_bodies = (size_t)v;
 			break;
 		case 'h':
 			fputs(mock_help, stdout);

@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #define MAX_BODY (32u << 20)       /* request bodies above this get 413 */
-#define MAX_BODIES (256u << 20)    /* all bodies being received at once: more get 413 */
+#define MAX_BODIES (256u << 20)    /* default hf_mock_options.max_bodies */
 #define CONNECTION_LIMIT 30000
 #define LISTEN_BACKLOG 4096
 #define IDLE_TIMEOUT_S 120
@@ -35,6 +35,7 @@ struct hf_mock {
 	unsigned short port;
 	char url[64];
 	long latency_ms;
+	size_t max_bodies;               /* all bodies held at once: more get 413 */
 	char *require_key;
 	mock_catalogue *catalogue;
 	mock_scenario *scenario;
@@ -396,7 +397,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	if (*upload_size) {
 		size_t n = *upload_size, held = atomic_fetch_add(&m->body_bytes, n) + n;
-		if (r->too_big || r->body.len + n > MAX_BODY || held > MAX_BODIES ||
+		if (r->too_big || r->body.len + n > MAX_BODY || held > m->max_bodies ||
 		    hf_buf_append(&r->body, upload, n)) {
 			/* too large, or too many bodies at once: drop what we hold */
 			atomic_fetch_sub(&m->body_bytes, n + r->counted);
@@ -526,6 +527,7 @@ int hf_mock_start(hf_mock **out, const hf_mock_options *opts, hf_error *err)
 	if (!m)
 		return hf_err(err, HF_ENOMEM, "out of memory starting the mock");
 	m->latency_ms = opts->latency_ms;
+	m->max_bodies = opts->version >= 2 && opts->max_bodies ? opts->max_bodies : MAX_BODIES;
 	rc = mock_catalogue_load(&m->catalogue, opts->catalogue, err);
 	if (!rc && opts->scenario)
 		rc = mock_scenario_load(&m->scenario, opts->scenario, err);

@@ -1,14 +1,19 @@
 /*
  * test_mock.c - `handoff mock` over real HTTP: routes, discovery with and
  * without filters, error envelopes, auth, the request log and its
- * redaction, latency, port 0, reset, and the command line.
+ * redaction, latency, port 0, reset, the cap on request bodies held at
+ * once, and the command line.
  */
 #include "support_mock.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 static const char hello_en[] =
 	"{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello, how are you?\"}]}";
@@ -113,7 +118,7 @@ static void test_options_version(void **state)
 	o.version = HF_MOCK_OPTIONS_VERSION + 1;
 	assert_int_equal(hf_mock_start(&m, &o, &err), HF_EINVAL);
 	assert_null(m);
-	assert_true(ts_contains(err.message, "hf_mock_options version 2"));
+	assert_true(ts_contains(err.message, "hf_mock_options version 3"));
 }
 
 static void test_ipv6_loopback(void **state)
@@ -545,6 +550,114 @@ static void test_reset_route(void **state)
 	hf_mock_stop(m);
 }
 
+/* A chat request whose body is about `size` bytes (owned). */
+static char *chat_body(size_t size)
+{
+	static const char head[] = "{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\","
+	                           "\"content\":\"Hello ";
+	static const char tail[] = "\"}]}";
+	char *b = malloc(size + 1);
+	assert_non_null(b);
+	assert_true(size > sizeof(head) + sizeof(tail));
+	memcpy(b, head, sizeof(head) - 1);
+	memset(b + sizeof(head) - 1, 'x', size - (sizeof(head) - 1) - (sizeof(tail) - 1));
+	memcpy(b + size - (sizeof(tail) - 1), tail, sizeof(tail));
+	return b;
+}
+
+/* Send a whole chat request of body `body` that stalls its reply for a
+ * minute, on a raw connection, and return once the reply's headers came:
+ * the mock has then received the body and holds it until the reply ends. */
+static int held_upload(hf_mock *m, const char *body)
+{
+	struct sockaddr_in a = { 0 };
+	char head[256], got[4096];
+	size_t n = 0, len = strlen(body);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	a.sin_family = AF_INET;
+	a.sin_port = htons(hf_mock_port(m));
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	snprintf(head, sizeof(head),
+	         "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+	         "Content-Type: application/json\r\nX-Mock-Fault: stall;ms=600000\r\n"
+	         "Content-Length: %zu\r\n\r\n",
+	         len);
+	assert_int_equal(send(fd, head, strlen(head), MSG_NOSIGNAL), (ssize_t)strlen(head));
+	assert_int_equal(send(fd, body, len, MSG_NOSIGNAL), (ssize_t)len);
+	while (n < sizeof(got) - 1) {
+		ssize_t k = recv(fd, got + n, sizeof(got) - 1 - n, 0);
+		assert_true(k > 0);
+		n += (size_t)k;
+		got[n] = '\0';
+		if (strstr(got, "\r\n\r\n"))
+			break;
+	}
+	assert_true(ts_contains(got, "HTTP/1.1 200"));
+	return fd;
+}
+
+typedef struct post_ok {
+	hf_mock *m;
+	const char *body;
+} post_ok;
+
+static bool post_succeeds(void *arg)
+{
+	post_ok *p = arg;
+	tm_resp r;
+	bool ok;
+	tm_post(&r, p->m, "/v1/chat/completions", p->body, NULL);
+	ok = r.status == 200;
+	tm_resp_dispose(&r);
+	return ok;
+}
+
+/* hf_mock_options.max_bodies caps the request bodies held at once over all
+ * connections: with two uploads held (a stalled reply keeps its body),
+ * every further upload that would take the sum over the cap gets 413 and
+ * what it sent is dropped at once (a small request still fits beside the
+ * held ones, which it would not if the refused bytes were still counted);
+ * a finished request gives its bytes back. */
+static void test_max_bodies(void **state)
+{
+	hf_mock_options o = HF_MOCK_OPTIONS_INIT;
+	hf_mock *m;
+	char *body = chat_body(24 * 1024);
+	post_ok p;
+	tm_resp r;
+	int held[2];
+	size_t i;
+	(void)state;
+	o.max_bodies = 64 * 1024;
+	m = tm_start(&o);
+	p.m = m;
+	p.body = body;
+
+	/* One at a time, each finished request releases its bytes. */
+	for (i = 0; i < 4; i++)
+		ts_wait_until(post_succeeds, &p, "a 24 KiB request under a 64 KiB cap succeeds");
+
+	for (i = 0; i < 2; i++)
+		held[i] = held_upload(m, body);
+	hf_mock_log_clear(m);
+	for (i = 0; i < 3; i++) {
+		tm_post(&r, m, "/v1/chat/completions", body, NULL);
+		assert_error(&r, 413, "request_too_large");
+		tm_resp_dispose(&r);
+	}
+	tm_post(&r, m, "/v1/chat/completions", hello_en, NULL);
+	assert_int_equal(r.status, 200);
+	tm_resp_dispose(&r);
+	assert_int_equal(hf_mock_log_count(m), 4);
+
+	for (i = 0; i < 2; i++)
+		close(held[i]);
+	hf_mock_stop(m);
+	free(body);
+}
+
 static void test_cli(void **state)
 {
 	ts_proc p;
@@ -552,11 +665,13 @@ static void test_cli(void **state)
 	const char *bad_port[] = { "mock", "--port", "70000", NULL };
 	const char *bad_host[] = { "mock", "--host", "192.168.1.1", NULL };
 	const char *no_env[] = { "mock", "--require-key", "HF_TEST_UNSET_VAR", NULL };
+	const char *bad_cap[] = { "mock", "--max-bodies", "0", NULL };
 	(void)state;
 	ts_run_cli(&p, NULL, NULL, help);
 	assert_int_equal(p.status, 0);
 	assert_true(ts_contains(p.out, "--catalogue FILE"));
 	assert_true(ts_contains(p.out, "X-Mock-Fault"));
+	assert_true(ts_contains(p.out, "--max-bodies BYTES"));
 	ts_proc_dispose(&p);
 	ts_run_cli(&p, NULL, NULL, bad_port);
 	assert_int_equal(p.status, 2);
@@ -569,6 +684,10 @@ static void test_cli(void **state)
 	ts_run_cli(&p, NULL, NULL, no_env);
 	assert_int_equal(p.status, 2);
 	assert_true(ts_contains(p.err, "HF_TEST_UNSET_VAR"));
+	ts_proc_dispose(&p);
+	ts_run_cli(&p, NULL, NULL, bad_cap);
+	assert_int_equal(p.status, 2);
+	assert_true(ts_contains(p.err, "--max-bodies"));
 	ts_proc_dispose(&p);
 }
 
@@ -593,6 +712,7 @@ int main(void)
 		cmocka_unit_test(test_latency),
 		cmocka_unit_test(test_stop_with_requests_waiting),
 		cmocka_unit_test(test_reset_route),
+		cmocka_unit_test(test_max_bodies),
 		cmocka_unit_test(test_cli),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,9 +1,10 @@
 /*
  * test_store_sqlite.c - the default session store: round trips, file
  * modes, schema versions, conflicts, list order, delete, several
- * processes writing one database at once, reading without writing, and a
- * database that cannot be written.
+ * processes writing one database at once, reading without writing, a
+ * database that cannot be written, and a full disk.
  */
+#define _GNU_SOURCE /* unshare */
 #include "support_session.h"
 #include "support_mock.h"
 
@@ -14,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -710,6 +713,189 @@ static void test_readonly_database_no_model_call(void **state)
 	free(url);
 }
 
+/* ---- a full disk ---- */
+
+/* What the child of test_full_disk saw. */
+typedef struct full_report {
+	int setup;           /* 0, or the step that failed */
+	int rc;              /* hf_run on the full disk */
+	char message[1024];  /* its error */
+	size_t stored;       /* messages stored before the turn */
+	size_t after_fail;   /* messages loaded back after it */
+	int retry_rc;        /* hf_run once space was freed */
+	size_t after_retry;  /* messages loaded back after that */
+	int shm_left;        /* a -shm or -wal file left after closing */
+} full_report;
+
+static bool write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	bool ok = fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+/* A mount namespace of this process's own (as root, or else in a user
+ * namespace of its own), with a 256 KiB tmpfs over dir. */
+static bool small_tmpfs(const char *dir)
+{
+	uid_t uid = getuid();
+	gid_t gid = getgid();
+	char map[64];
+	if (unshare(CLONE_NEWNS) != 0) {
+		if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0)
+			return false;
+		snprintf(map, sizeof(map), "0 %u 1", (unsigned)uid);
+		if (!write_file("/proc/self/uid_map", map) ||
+		    !write_file("/proc/self/setgroups", "deny"))
+			return false;
+		snprintf(map, sizeof(map), "0 %u 1", (unsigned)gid);
+		if (!write_file("/proc/self/gid_map", map))
+			return false;
+	}
+	return mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 &&
+	       mount("tmpfs", dir, "tmpfs", 0, "size=256k,mode=0700") == 0;
+}
+
+/* Fill the file system of path to the last byte (ENOSPC). */
+static bool fill_disk(const char *path)
+{
+	static char block[4096];
+	size_t chunk = sizeof(block);
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return false;
+	while (chunk > 0) {
+		if (write(fd, block, chunk) < 0) {
+			if (errno != ENOSPC)
+				break;
+			chunk /= 2;
+		}
+	}
+	close(fd);
+	return chunk == 0;
+}
+
+static size_t stored_messages(hf_store *st, const char *id)
+{
+	hf_session *s;
+	hf_error err;
+	size_t n;
+	if (hf_store_load(&s, st, id, &err))
+		return (size_t)-1;
+	n = hf_session_message_count(s);
+	hf_session_free(s);
+	return n;
+}
+
+/* The child of test_full_disk: on a tmpfs of its own, store a turn, fill
+ * the disk, run a turn against the mock, free the space, run another. */
+static void full_disk_child(const fixture *f, const char *url, full_report *rep)
+{
+	hf_client_options co = HF_CLIENT_OPTIONS_INIT;
+	char *filler = ts_path(f->dir, "filler");
+	hf_graph *g;
+	hf_client *c;
+	hf_store *st;
+	hf_session *s;
+	hf_error err;
+
+	memset(&err, 0, sizeof(err));
+	rep->setup = 77;
+	if (!small_tmpfs(f->dir))
+		return;
+	co.base_url = url;
+	rep->setup = 1;
+	if (hf_graph_load(&g, HF_SOURCE_DIR "/agents", NULL, &err) ||
+	    hf_client_new(&c, &co, g, &err))
+		goto failed;
+	rep->setup = 2;
+	if (hf_store_open_sqlite(&st, f->db, &err) || hf_session_new(&s, "full", &err) ||
+	    ts_commit(s, st, "Spanish agent", "Hola", "Buenas", &err))
+		goto failed;
+	hf_session_free(s);
+	hf_store_free(st);
+	/* Reopened (the WAL is new and empty), then the disk fills up. */
+	rep->setup = 3;
+	if (hf_store_open_sqlite(&st, f->db, &err) || hf_store_load(&s, st, "full", &err))
+		goto failed;
+	rep->stored = hf_session_message_count(s);
+	rep->setup = 4;
+	if (!fill_disk(filler)) {
+		snprintf(rep->message, sizeof(rep->message), "filling the disk: %s", strerror(errno));
+		return;
+	}
+	rep->setup = 0;
+	rep->rc = hf_run(NULL, c, g, s, st, "Hello", NULL, &err);
+	snprintf(rep->message, sizeof(rep->message), "%s", err.message);
+	rep->after_fail = stored_messages(st, "full");
+	hf_session_free(s);
+	unlink(filler);
+	if (hf_store_load(&s, st, "full", &err) == HF_OK) {
+		rep->retry_rc = hf_run(NULL, c, g, s, st, "Hello", NULL, &err);
+		hf_session_free(s);
+	} else {
+		rep->retry_rc = -1;
+	}
+	rep->after_retry = stored_messages(st, "full");
+	hf_store_free(st);
+	rep->shm_left = exists_with(f->db, "-shm") || exists_with(f->db, "-wal");
+	return;
+failed:
+	snprintf(rep->message, sizeof(rep->message), "%s", err.message);
+}
+
+/* A full disk (a small tmpfs, filled up, in a mount namespace of a child
+ * process): the turn fails saying the disk is full, not "disk I/O error",
+ * and the stored conversation is as it was; once space is freed the next
+ * turn is stored and closing leaves no -shm or -wal file. Skipped where
+ * this process may not mount a tmpfs. */
+static void test_full_disk(void **state)
+{
+	fixture *f = *state;
+	hf_mock *m = tm_start(NULL);
+	char *url = tm_base_url(m, "/v1");
+	full_report rep;
+	ssize_t got = 0, k;
+	int fds[2], status;
+	pid_t pid;
+
+	memset(&rep, 0, sizeof(rep));
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(fds[0]);
+		full_disk_child(f, url, &rep);
+		_exit(write(fds[1], &rep, sizeof(rep)) == (ssize_t)sizeof(rep) ? 0 : 1);
+	}
+	close(fds[1]);
+	while (got < (ssize_t)sizeof(rep) &&
+	       (k = read(fds[0], (char *)&rep + got, sizeof(rep) - (size_t)got)) > 0)
+		got += k;
+	close(fds[0]);
+	ts_wait_child(pid, &status);
+	hf_mock_stop(m);
+	free(url);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(got, (ssize_t)sizeof(rep));
+	if (rep.setup == 77)
+		skip(); /* no mount namespace here */
+	if (rep.setup)
+		fail_msg("setting up step %d: %s", rep.setup, rep.message);
+	assert_int_equal(rep.stored, 2);
+	assert_int_equal(rep.rc, HF_ESTORE);
+	if (!ts_contains(rep.message, "the disk is full") ||
+	    ts_contains(rep.message, "I/O error") || !ts_contains(rep.message, f->db))
+		fail_msg("a full disk was reported as: %s", rep.message);
+	assert_int_equal(rep.after_fail, 2);
+	assert_int_equal(rep.retry_rc, HF_OK);
+	assert_true(rep.after_retry > 2);
+	assert_false(rep.shm_left);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -721,6 +907,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_foreign_database_untouched, ts_dbdir_setup, ts_dbdir_teardown),
 		cmocka_unit_test_setup_teardown(test_readonly_open, ts_dbdir_setup, ts_dbdir_teardown),
 		cmocka_unit_test_setup_teardown(test_readonly_database_no_model_call, ts_dbdir_setup, ts_dbdir_teardown),
+		cmocka_unit_test_setup_teardown(test_full_disk, ts_dbdir_setup, ts_dbdir_teardown),
 		cmocka_unit_test_setup_teardown(test_allocation_failures, ts_dbdir_setup, ts_dbdir_teardown),
 		cmocka_unit_test_setup_teardown(test_processes_write_different_sessions, ts_dbdir_setup, ts_dbdir_teardown),
 		cmocka_unit_test_setup_teardown(test_processes_race_one_session, ts_dbdir_setup, ts_dbdir_teardown),
