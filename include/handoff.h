@@ -257,7 +257,10 @@ typedef struct hf_client_options {
 	const char *compute_provider; /* sent as compute_provider in the body */
 	long connect_timeout_ms;      /* 0 = default 10 s */
 	long timeout_ms;              /* whole request; 0 = default 600 s */
-	long idle_timeout_ms;         /* between stream bytes; 0 = default 60 s */
+	long idle_timeout_ms;         /* between stream bytes; 0 = default 60 s. hf_run
+	                               * and hf_ask check it ten times per timeout; the
+	                               * engine once a second (libcurl's progress
+	                               * callback), so there it may fire up to 1 s late */
 	int max_retries;              /* -1 = default 2 */
 	long max_retry_after_ms;      /* cap on honoured Retry-After; 0 = 60 s */
 	size_t max_response_bytes;    /* 0 = default 8 MiB */
