@@ -31,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(!r.content || hf_text_utf8_valid(r.content, strlen(r.content), NULL));
 		FUZZ_CHECK(r.ncalls <= HF_CHAT_MAX_TOOL_CALLS);
 		for (i = 0; i < r.ncalls; i++) {
-			const hf_tool_call *c = &r.calls[i];
+			const hf_reply_call *c = &r.calls[i];
 			FUZZ_CHECK(c->id && c->name && *c->name && c->arguments && *c->arguments);
 		}
 	} else {

@@ -307,8 +307,14 @@ typedef enum hf_event_type {
 	HF_EVENT_USAGE = 4,      /* usage of one model call */
 	HF_EVENT_ERROR = 5,      /* the turn failed; error is set */
 	HF_EVENT_DONE = 6,       /* the turn finished; agent = final agent, usage = turn */
-	HF_EVENT_WARNING = 7     /* something a person should know; text says what */
+	HF_EVENT_WARNING = 7,    /* something a person should know; text says what */
+	HF_EVENT_TOOL_CALL = 8,  /* `agent` called function tool `tool_name` (call_id);
+	                          * text = its arguments (JSON text); tool_origin */
+	HF_EVENT_TOOL_RESULT = 9 /* that call's result: text = what the model is given,
+	                          * tool_error non-zero when it reports a failure */
 } hf_event_type;
+/* Programs built before a type was added see it as an unknown number: a
+ * switch over hf_event.type needs a default case that ignores it. */
 
 /* One event. All pointers are borrowed for the duration of the callback. */
 typedef struct hf_event {
@@ -318,14 +324,18 @@ typedef struct hf_event {
 	const char *to;        /* AGENT, HANDOFF */
 	const char *text;      /* TEXT_DELTA, MESSAGE, DONE (final answer) */
 	size_t text_len;
-	const char *tool_name; /* HANDOFF */
-	const char *call_id;   /* HANDOFF */
+	const char *tool_name; /* HANDOFF, TOOL_CALL, TOOL_RESULT */
+	const char *call_id;   /* HANDOFF, TOOL_CALL, TOOL_RESULT */
 	hf_usage usage;        /* USAGE (one call), DONE (whole turn) */
 	const hf_error *error; /* ERROR */
 	const char *session_id;
 	uint64_t usage_reported; /* USAGE, DONE: how many of usage.requests model calls
 	                          * reported their usage (tokens count only those);
 	                          * 0: the endpoint sent none, the tokens are unknown */
+	const char *tool_origin; /* TOOL_CALL, TOOL_RESULT: the MCP server's name from
+	                          * mcp_servers, or NULL for a C callback */
+	int tool_error;          /* TOOL_RESULT: non-zero when the tool failed (its
+	                          * error text is what the model is given) */
 } hf_event;
 
 /* Return 0 to go on; any other value cancels the turn (HF_ECANCELLED). */
@@ -498,6 +508,144 @@ HF_EXTERN(int) hf_store_list(hf_store *st, size_t limit,
                              void *payload, hf_error *err);
 
 /* ------------------------------------------------------------------ */
+/* Tools: C callbacks and MCP servers (docs/tools.md)                  */
+/* ------------------------------------------------------------------ */
+
+/*
+ * An agent's `tools:` (YAML) names function tools the model may call
+ * besides its handoffs: `SERVER.TOOL` or `SERVER.*` for tools of an MCP
+ * server declared under the graph file's `mcp_servers:`, and a bare NAME
+ * for a C callback the application registers here. A tool set binds them
+ * for one loaded graph: it owns the MCP server processes and connections
+ * (one per server, shared by every conversation and thread using the set)
+ * and the registered callbacks. Give it to turns through
+ * hf_run_options.tools.
+ *
+ * Within a turn (the Agents SDK's loop): the function-tool calls of one
+ * reply run (MCP calls concurrently, callbacks one after the other on the
+ * thread driving the turn), their results go back as `tool` messages in
+ * call order, and the same agent is called again - unless the reply also
+ * handed off (tools first, then the first handoff) or the agent's
+ * tool_use says to stop. A tool's failure is given to the model as the
+ * tool's text unless the graph says `tool_errors: fail`. A turn that fails
+ * later may already have run tools: their effects are not undone.
+ */
+typedef struct hf_tools hf_tools;
+typedef struct hf_tool_call hf_tool_call;
+
+/* A callback's answer: it completes later through hf_tool_call_complete. */
+#define HF_TOOL_PENDING 1
+
+/* A C tool. `arguments` is the JSON object text the model sent (checked to
+ * be a JSON object; not checked against the schema). The callback either
+ *  - returns HF_OK after giving its result with hf_tool_call_set_output
+ *    (no output: an empty string);
+ *  - returns a negative hf_code after hf_tool_call_set_output with the
+ *    error text (none: a generic text naming the tool); the model is told
+ *    "An error occurred while running the tool. Please try again. Error:
+ *    <text>" as the Agents SDK does, or the turn fails under
+ *    `tool_errors: fail`;
+ *  - or returns HF_TOOL_PENDING and later calls hf_tool_call_complete,
+ *    from any thread, exactly once.
+ * It runs on the thread driving the turn: hf_run's caller, or the engine's
+ * driving thread (where it must not block: return pending instead). */
+typedef int (*hf_tool_fn)(hf_tool_call *call, const char *arguments, void *payload);
+
+#define HF_TOOL_DEF_VERSION 1
+
+typedef struct hf_tool_def {
+	unsigned version;
+	const char *name;        /* ^[A-Za-z0-9_-]{1,64}$ */
+	const char *description; /* shown to the model; may be NULL */
+	/* JSON Schema of the arguments object, as text; NULL: no arguments.
+	 * Checked for the strict mode of function calling: "type": "object",
+	 * "additionalProperties": false, every property listed in "required"
+	 * (also in nested objects). */
+	const char *parameters;
+	int strict;              /* non-zero: send "strict": true (schema checked
+	                          * either way) */
+	hf_tool_fn fn;
+	void *payload;
+	/* Optional: the turn that made `call` was cancelled while the call was
+	 * pending (any thread may call it; the call must still be completed). */
+	void (*on_cancel)(hf_tool_call *call, void *payload);
+} hf_tool_def;
+
+#define HF_TOOL_DEF_INIT { HF_TOOL_DEF_VERSION, NULL, NULL, NULL, 1, NULL, NULL, NULL }
+
+#define HF_TOOLS_OPTIONS_VERSION 1
+
+typedef struct hf_tools_options {
+	unsigned version;
+	int max_concurrency;     /* MCP calls of one reply running at once; 0: 8 */
+	long start_timeout_ms;   /* starting, initialising and listing one server; 0: 30 s */
+	/* Values for ${NAME} in mcp_servers' env and headers; NULL: getenv. */
+	const char *(*lookup_env)(const char *name, void *payload);
+	void *lookup_payload;
+} hf_tools_options;
+
+#define HF_TOOLS_OPTIONS_INIT { HF_TOOLS_OPTIONS_VERSION, 0, 0, NULL, NULL }
+
+/* A tool set for `graph` (borrowed; must outlive the set). No server is
+ * started yet. opts may be NULL. HF_EINVAL, HF_ENOMEM. */
+HF_EXTERN(int) hf_tools_new(hf_tools **out, const hf_graph *graph,
+                            const hf_tools_options *opts, hf_error *err);
+
+/* Register a C tool (def and its strings are copied). Before hf_tools_start
+ * only. HF_EINVAL names the problem: a bad name, a name taken by another
+ * callback, a schema that is not strict (saying which property). */
+HF_EXTERN(int) hf_tools_add(hf_tools *ts, const hf_tool_def *def, hf_error *err);
+
+/* Start every MCP server the graph declares (in parallel), initialise and
+ * list their tools, then bind each agent's `tools:` to what exists. Every
+ * problem (a server that fails to start, a tool no server lists, a bare
+ * name nobody registered, a tool whose name collides with a handoff tool
+ * or another tool of the agent) is put in *diags (may be NULL) with the
+ * file:line:col of the YAML that named it. HF_ECONFIG when any was an
+ * error (err: the first, with a count); HF_ENET / HF_EPROTOCOL for a
+ * server that could not be reached or spoke no MCP. A set that failed to
+ * start can only be freed. */
+HF_EXTERN(int) hf_tools_start(hf_tools *ts, hf_diag **diags, hf_error *err);
+
+/* Stop the servers (stdio: close stdin, wait, SIGTERM, SIGKILL; HTTP:
+ * DELETE the session) and free the set. No turn may be using it. NULL-safe. */
+HF_EXTERN(void) hf_tools_free(hf_tools *ts);
+
+/* One tool offered to an agent; borrowed for the duration of the callback. */
+typedef struct hf_tool_info {
+	const char *name;        /* the function name the model sees */
+	const char *origin;      /* the MCP server's name, NULL for a C callback */
+	const char *description; /* may be NULL */
+	const char *parameters;  /* JSON Schema text */
+} hf_tool_info;
+
+/* Call fn for each function tool agent `a` is offered, in the order the
+ * model sees them (after hf_tools_start). A non-zero return stops. */
+HF_EXTERN(int) hf_tools_list(const hf_tools *ts, const hf_agent *a,
+                             int (*fn)(const hf_tool_info *info, void *payload),
+                             void *payload, hf_error *err);
+
+/* About a call, for the callback (borrowed; valid until it completes). */
+HF_EXTERN(const char *) hf_tool_call_name(const hf_tool_call *call);
+HF_EXTERN(const char *) hf_tool_call_id(const hf_tool_call *call);
+HF_EXTERN(const char *) hf_tool_call_agent(const hf_tool_call *call);
+HF_EXTERN(const char *) hf_tool_call_session(const hf_tool_call *call);
+/* The run options' payload of the turn that made the call. */
+HF_EXTERN(void *) hf_tool_call_turn_payload(const hf_tool_call *call);
+/* Non-zero once the turn was cancelled: the result will be dropped. */
+HF_EXTERN(int) hf_tool_call_cancelled(const hf_tool_call *call);
+
+/* Set the text given to the model (copied; must be UTF-8; replaces an
+ * earlier one). Inside the callback only. HF_EINVAL (not UTF-8), HF_ENOMEM. */
+HF_EXTERN(int) hf_tool_call_set_output(hf_tool_call *call, const char *text);
+
+/* Complete a call whose callback returned HF_TOOL_PENDING: code HF_OK with
+ * the result text, or a negative hf_code with the error text (text may be
+ * NULL). Any thread, exactly once; the call handle is invalid afterwards.
+ * After the turn was cancelled it only releases the handle. */
+HF_EXTERN(void) hf_tool_call_complete(hf_tool_call *call, int code, const char *text);
+
+/* ------------------------------------------------------------------ */
 /* Running a turn                                                      */
 /* ------------------------------------------------------------------ */
 
@@ -507,7 +655,7 @@ typedef enum hf_tool_not_found {
 	HF_TOOL_NOT_FOUND_TELL_MODEL = 1 /* answer the call with an error text and go on */
 } hf_tool_not_found;
 
-#define HF_RUN_OPTIONS_VERSION 1
+#define HF_RUN_OPTIONS_VERSION 2 /* 1 is still accepted (no tools) */
 
 typedef struct hf_run_options {
 	unsigned version;
@@ -522,9 +670,12 @@ typedef struct hf_run_options {
 	const volatile int *cancel;  /* when set and *cancel becomes non-zero the turn
 	                                stops with HF_ECANCELLED; may be set from a
 	                                signal handler or another thread */
+	hf_tools *tools;             /* (version 2) started tool set for the graph's
+	                                function tools; NULL: agents that name tools
+	                                fail their turn with HF_ECONFIG */
 } hf_run_options;
 
-#define HF_RUN_OPTIONS_INIT { HF_RUN_OPTIONS_VERSION, 1, NULL, NULL, -1, 0, 0, 0, 0, NULL }
+#define HF_RUN_OPTIONS_INIT { HF_RUN_OPTIONS_VERSION, 1, NULL, NULL, -1, 0, 0, 0, 0, NULL, NULL }
 
 /* Run one user turn of `input` in `session` on `graph`, blocking until an
  * agent answers. Input must be UTF-8 (it is NFC-normalised). When `store` is

@@ -246,7 +246,7 @@ cJSON *hf_msg_tool(const char *call_id, const char *content)
 	return object_of(k, v, 3);
 }
 
-static cJSON *tool_call(const hf_tool_call *c)
+static cJSON *tool_call(const hf_reply_call *c)
 {
 	const char *fk[] = { "name", "arguments" };
 	const char *fv[] = { c->name, c->arguments && *c->arguments ? c->arguments : "{}" };
@@ -259,7 +259,7 @@ static cJSON *tool_call(const hf_tool_call *c)
 	return o;
 }
 
-cJSON *hf_msg_assistant(const char *text, const hf_tool_call *calls, size_t ncalls)
+cJSON *hf_msg_assistant(const char *text, const hf_reply_call *calls, size_t ncalls)
 {
 	const char *k[] = { "role", "content" }, *v[] = { "assistant", text };
 	cJSON *o = object_of(k, v, 2), *a;
@@ -408,7 +408,7 @@ int hf_chat_reply_check(hf_reply *r, hf_error *err)
 	if (r->refusal && !hf_text_utf8_valid(r->refusal, strlen(r->refusal), NULL))
 		return hf_err(err, HF_EPROTOCOL, "the reply's refusal is not valid UTF-8");
 	for (i = 0; i < r->ncalls; i++) {
-		hf_tool_call *c = &r->calls[i];
+		hf_reply_call *c = &r->calls[i];
 		if (!c->name || !*c->name)
 			return hf_err(err, HF_EPROTOCOL, "tool call %zu of the reply has no name", i + 1);
 		if (!c->arguments || !*c->arguments) {
@@ -481,7 +481,7 @@ static bool opt_string(char **out, const cJSON *o, const char *key, bool *nomem)
 	return *out != NULL;
 }
 
-static int parse_call(hf_tool_call *c, const cJSON *tc, size_t i, hf_error *err)
+static int parse_call(hf_reply_call *c, const cJSON *tc, size_t i, hf_error *err)
 {
 	const cJSON *type = cJSON_GetObjectItemCaseSensitive(tc, "type");
 	const cJSON *fn = cJSON_GetObjectItemCaseSensitive(tc, "function");

@@ -10,17 +10,17 @@
 
 #include <cjson/cJSON.h>
 
-typedef struct hf_tool_call {
+typedef struct hf_reply_call {
 	char *id;        /* may be generated when the provider sent none */
 	char *name;
 	char *arguments; /* JSON text; "" from the wire becomes "{}" */
-} hf_tool_call;
+} hf_reply_call;
 
 /* One parsed model reply (choices[0] only). */
 typedef struct hf_reply {
 	char *content;          /* assistant text; NULL when none */
 	char *refusal;          /* the model's refusal (message.refusal); NULL when none */
-	hf_tool_call *calls;
+	hf_reply_call *calls;
 	size_t ncalls;
 	char *finish_reason;    /* NULL when absent */
 	hf_usage usage;         /* requests = 1 */
@@ -76,7 +76,7 @@ int hf_chat_body_join(char **out, const hf_agent_wire *w, const char *const *mes
 /* Wire-format message builders (new cJSON objects, caller owns). */
 cJSON *hf_msg_system(const char *text);   /* {"content":…,"role":"system"} */
 cJSON *hf_msg_user(const char *text);     /* {"role":"user","content":…} */
-cJSON *hf_msg_assistant(const char *text, const hf_tool_call *calls, size_t ncalls);
+cJSON *hf_msg_assistant(const char *text, const hf_reply_call *calls, size_t ncalls);
 cJSON *hf_msg_tool(const char *call_id, const char *content);
 
 /* One handoff tool, as the Python SDK builds it:

@@ -22,6 +22,41 @@ typedef struct hf_settings {
 	size_t nstop;
 } hf_settings;
 
+/* One entry of an agent's `tools:` list. */
+typedef struct hf_agent_tool {
+	char *server;      /* the MCP server's name (SERVER.TOOL, SERVER.*); NULL for
+	                      a bare name: a C callback */
+	char *name;        /* the tool's name; "*" for every tool the server lists */
+	int line, col;     /* where it was named (in the agent's file) */
+} hf_agent_tool;
+
+/* tool_use (the Agents SDK's tool_use_behavior) */
+typedef enum hf_tool_use {
+	HF_TOOL_USE_RUN_LLM_AGAIN = 0, /* default: results go back to the model */
+	HF_TOOL_USE_STOP_ON_FIRST = 1, /* the first tool's output is the final answer */
+	HF_TOOL_USE_STOP_AT = 2        /* stop when a tool named in stop_at ran */
+} hf_tool_use;
+
+/* One entry of the graph file's `mcp_servers:`. Exactly one of command and
+ * url is set. env and headers keep ${NAME} unexpanded: a tool set expands
+ * them when it starts the server (tools.c), so a secret is never part of
+ * the loaded graph. */
+typedef struct hf_mcp_server_conf {
+	char *name;        /* the key under mcp_servers */
+	char *command;     /* stdio: the program, spawned directly (no shell) */
+	char **args;       /* NULL-terminated; NULL when none */
+	char **env;        /* "NAME=VALUE" NULL-terminated: the child's whole
+	                      environment besides PATH and HOME; NULL when none */
+	char *url;         /* Streamable HTTP endpoint */
+	char **headers;    /* "Name: value" NULL-terminated; NULL when none */
+	long timeout_ms;   /* per tool call; 0 = default 60 s */
+	char **allow;      /* SERVER.* offers only these (NULL: all) */
+	char **deny;       /* ... and never these */
+	char *cwd;         /* working directory (default: the graph file's dir) */
+	char *file;        /* where it was declared */
+	int line, col;
+} hf_mcp_server_conf;
+
 /* The head of a value cached in an agent: the destructor that frees the
  * whole value (which embeds this as its first member). */
 typedef struct hf_agent_cache {
@@ -43,6 +78,10 @@ struct hf_agent {
 	hf_settings settings;
 	const hf_agent **handoffs; /* resolved targets, in listed order */
 	size_t nhandoffs;
+	hf_agent_tool *tools;    /* `tools:` in listed order; resolved by a tool set */
+	size_t ntools;
+	hf_tool_use tool_use;
+	char **stop_at;          /* HF_TOOL_USE_STOP_AT: tool names, NULL-terminated */
 	char *file;              /* where it was defined */
 	int line, col;
 	/* A value derived from this agent on first use by the module that owns
@@ -74,6 +113,9 @@ struct hf_graph {
 	char *default_model;
 	hf_graph_endpoint endpoint;
 	char *source;            /* the path it was loaded from */
+	hf_mcp_server_conf *servers; /* mcp_servers, in file order */
+	size_t nservers;
+	bool tool_errors_fail;   /* tool_errors: fail (default: tell the model) */
 	/* Lookup tables (graph.c): open addressing, mask + 1 slots each. */
 	const hf_agent **by_name;
 	const hf_agent **by_tool;

@@ -285,7 +285,7 @@ int hf_stream_finish(hf_stream *s, hf_reply *out, hf_error *err)
 		return nomem(err);
 	for (i = 0; i < s->ncalls; i++) {
 		stream_call *c = &s->calls[i];
-		hf_tool_call *t;
+		hf_reply_call *t;
 		if (!c->seen)
 			continue;
 		t = &out->calls[out->ncalls++];

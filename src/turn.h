@@ -3,6 +3,9 @@
  *
  *   hf_turn_new ─► hf_turn_request ─► (caller performs the HTTP call) ─►
  *   hf_turn_apply ─┬─ handoff / tool answered ─► hf_turn_request again
+ *                  ├─ function tools ─► HF_TURN_TOOLS: hf_turn_tools_start,
+ *                  │    hf_turn_tool_done per result posted to the sink,
+ *                  │    hf_turn_tools_finish ─► NEXT (request again) or DONE
  *                  └─ text ─► turn committed, HF_TURN_DONE
  *
  * All routing rules live here. The blocking hf_run (run.c) and the
@@ -14,12 +17,14 @@
 
 #include "call.h"
 #include "store.h"
+#include "tools.h"
 
 typedef struct hf_turn hf_turn;
 
 /* hf_turn_apply results */
 #define HF_TURN_NEXT 1 /* send the next request (hf_turn_request) */
 #define HF_TURN_DONE 0 /* the turn finished and was committed */
+#define HF_TURN_TOOLS 2 /* the reply called function tools: run them */
 
 /* Prepare a turn: checks and normalises the input, picks the starting agent
  * (emitting AGENT, and a warning when the holding agent left the graph).
@@ -40,6 +45,30 @@ int hf_turn_request(hf_turn *t, hf_call_spec *spec, hf_error *err);
  * (HF_ETOOL, HF_ELOOP, HF_EPROTOCOL, HF_ESTORE, HF_ECONFLICT,
  * HF_ECANCELLED); then the turn is over and nothing was stored. */
 int hf_turn_apply(hf_turn *t, hf_reply *reply, hf_error *err);
+
+/* After HF_TURN_TOOLS: start the reply's function-tool calls. C callbacks
+ * run here, one after the other on this thread (each may go pending); MCP
+ * calls are handed to the tool set's host, at most max_concurrency at a
+ * time. Each call that completes later is posted to `sink` (any thread);
+ * the driver then gives it to hf_turn_tool_done on its own thread.
+ * Returns the number of calls still outstanding (0: all results are in;
+ * call hf_turn_tools_finish), or a negative code (the turn is over). */
+int hf_turn_tools_start(hf_turn *t, hf_tool_sink *sink, hf_error *err);
+
+/* A call posted to the sink: record its result (the turn takes the call
+ * over and releases it) and start waiting calls. Returns the number still
+ * outstanding, or a negative code (tool_errors: fail; the turn is over). */
+int hf_turn_tool_done(hf_turn *t, hf_tool_call *call, hf_error *err);
+
+/* Every result is in: append the tool messages in call order (TOOL_RESULT
+ * events), then follow a handoff of the same reply or apply the agent's
+ * tool_use. HF_TURN_NEXT, HF_TURN_DONE (committed), or a negative code. */
+int hf_turn_tools_finish(hf_turn *t, hf_error *err);
+
+/* Cancel the calls still outstanding (MCP: notifications/cancelled; C:
+ * on_cancel). Their later completions are dropped without reaching the
+ * sink, so the turn may be freed right after. */
+void hf_turn_tools_cancel(hf_turn *t);
 
 /* End a turn that failed outside hf_turn_apply (HTTP error, cancel): emits
  * the ERROR event. Each turn reports DONE or ERROR exactly once. */

@@ -44,7 +44,8 @@ static void print_json_line(cJSON *o)
 }
 
 static const char *const event_names[] = { "agent", "text_delta", "message", "handoff",
-	                                   "usage", "error", "done", "warning" };
+	                                   "usage", "error", "done", "warning",
+	                                   "tool_call", "tool_result" };
 
 static void render_json(const hf_event *ev)
 {
@@ -66,6 +67,9 @@ static void render_json(const hf_event *ev)
 		break;
 	case HF_EVENT_TEXT_DELTA:
 	case HF_EVENT_MESSAGE:
+	case HF_EVENT_TOOL_CALL:
+	case HF_EVENT_TOOL_RESULT:
+		break;
 	case HF_EVENT_WARNING: {
 		/* event text is text_len bytes, not necessarily NUL-terminated */
 		char *text = malloc(ev->text_len + 1);
@@ -143,6 +147,9 @@ int cli_render_event(const hf_event *ev, void *payload)
 		}
 		end_line(r);
 		r->streamed = false;
+		break;
+	case HF_EVENT_TOOL_CALL:
+	case HF_EVENT_TOOL_RESULT:
 		break;
 	case HF_EVENT_WARNING:
 		end_line(r);

@@ -140,7 +140,7 @@ static const char *finish_reason(const hf_reply *r)
 	return r->ncalls ? "tool_calls" : "stop";
 }
 
-static cJSON *tool_call_json(const hf_tool_call *c, int index, const char *args)
+static cJSON *tool_call_json(const hf_reply_call *c, int index, const char *args)
 {
 	cJSON *j = cJSON_CreateObject(), *fn;
 	if (index >= 0)
@@ -263,14 +263,14 @@ static void emit_role(stream *s)
 }
 
 /* The first event of tool call i: index, id, type, name, empty arguments. */
-static void emit_call_head(stream *s, const hf_tool_call *c, int i)
+static void emit_call_head(stream *s, const hf_reply_call *c, int i)
 {
 	cJSON *d = cJSON_CreateObject(), *calls = cJSON_AddArrayToObject(d, "tool_calls");
 	cJSON_AddItemToArray(calls, tool_call_json(c, i, ""));
 	emit(s, d, NULL);
 }
 
-static void emit_call_args(stream *s, const hf_tool_call *c, int i)
+static void emit_call_args(stream *s, const hf_reply_call *c, int i)
 {
 	size_t ends[8], n = split_args(c->arguments, strlen(c->arguments), ends), k, from = 0;
 	for (k = 0; k < n; k++) {

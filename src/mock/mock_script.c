@@ -17,8 +17,8 @@
 
 int mock_reply_add_call(hf_reply *r, const char *id, const char *name, const char *args)
 {
-	hf_tool_call *calls = hf_realloc(r->calls, (r->ncalls + 1) * sizeof(*calls));
-	hf_tool_call *c;
+	hf_reply_call *calls = hf_realloc(r->calls, (r->ncalls + 1) * sizeof(*calls));
+	hf_reply_call *c;
 	if (!calls)
 		return HF_ENOMEM;
 	r->calls = calls;

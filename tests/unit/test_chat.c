@@ -78,7 +78,7 @@ static void test_sdk_example_request_2(void **state)
 	/* agents-sdk.md section 6, request 2: the Spanish agent after the
 	 * triage handed over. The message list is byte for byte the example's;
 	 * the top level is in the order the openai client writes it. */
-	hf_tool_call call = { (char *)"call_1", (char *)"transfer_to_spanish_agent", (char *)"" };
+	hf_reply_call call = { (char *)"call_1", (char *)"transfer_to_spanish_agent", (char *)"" };
 	cJSON *msgs = array_of(hf_msg_system("<Spanish instructions>"),
 	                       hf_msg_user("Hola, \xc2\xbf" "c\xc3\xb3mo est\xc3\xa1s?"),
 	                       hf_msg_assistant(NULL, &call, 1),
@@ -294,7 +294,7 @@ static void test_body_errors(void **state)
 
 static void test_message_builders(void **state)
 {
-	hf_tool_call calls[2] = {
+	hf_reply_call calls[2] = {
 		{ (char *)"call_a", (char *)"lookup", (char *)"{\"q\":1}" },
 		{ NULL, (char *)"transfer_to_x", NULL },
 	};
