@@ -65,11 +65,11 @@ static void render_json(const hf_event *ev)
 		add_str(o, "tool", ev->tool_name);
 		add_str(o, "call_id", ev->call_id);
 		break;
-	case HF_EVENT_TEXT_DELTA:
-	case HF_EVENT_MESSAGE:
 	case HF_EVENT_TOOL_CALL:
 	case HF_EVENT_TOOL_RESULT:
 		break;
+	case HF_EVENT_TEXT_DELTA:
+	case HF_EVENT_MESSAGE:
 	case HF_EVENT_WARNING: {
 		/* event text is text_len bytes, not necessarily NUL-terminated */
 		char *text = malloc(ev->text_len + 1);
