@@ -17,12 +17,15 @@ typedef struct gb_agent {
 	const gy_node *name_node;   /* positions for messages */
 	const gy_node *handoffs;    /* a list of checked name scalars, or NULL */
 	const gy_node *tool_choice; /* a scalar, or NULL */
+	const gy_node *stop_at;     /* tool_use: {stop_at: [...]}: the list of
+	                               checked names (a.stop_at), or NULL */
 } gb_agent;
 
 /* Graph-level keys (graph file). */
 enum {
 	GK_ENTRY, GK_ROUTING, GK_MAX_TURNS, GK_MODEL, GK_BASE_URL, GK_API_KEY_ENV,
-	GK_PROVIDER, GK_COMPUTE_PROVIDER, GK_TIMEOUTS, GK_MAX_RETRIES, GK_AGENTS, GK_COUNT
+	GK_PROVIDER, GK_COMPUTE_PROVIDER, GK_TIMEOUTS, GK_MAX_RETRIES, GK_AGENTS, GK_MCP_SERVERS,
+	GK_TOOL_ERRORS, GK_COUNT
 };
 
 typedef struct graph_build {
@@ -40,6 +43,9 @@ typedef struct graph_build {
 	const gy_node *graph_map;
 	const gy_node *entry;       /* the entry agent's name, when valid text */
 	size_t suggest_budget;      /* names "did you mean" may still compare */
+	bool from_files;            /* file names are paths (not a string's label):
+	                               a stdio server's default cwd is its file's
+	                               directory */
 	bool oom;
 } graph_build;
 

@@ -152,7 +152,8 @@ static void test_wrong_types(void **state)
 	expect_error(&l, 3, 12, "max_turns must be a whole number from 1 to 1000");
 	expect_error(&l, 4, 14, "max_retries must be a whole number from 0 to 10");
 	expect_error(&l, 5, 11, "base_url must start with http:// or https://");
-	expect_error(&l, 6, 21, "timeout must be a number of seconds from 0.001 to 86400");
+	expect_error(&l, 6, 21, "timeout must be a number of seconds from 0.001 to 86400, or a "
+	                       "duration such as 30s or 500ms");
 	dispose(&l);
 
 	/* a NUL inside a quoted name */
