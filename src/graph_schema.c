@@ -753,11 +753,11 @@ static char **pair_list(graph_build *b, const char *file, const gy_node *v, bool
 			          env ? "variable" : "header", k->str, v->kids[j]->line, v->kids[j]->col);
 			ok = false;
 		} else if (!is_text(val)) {
-			gb_report(b, HF_SEV_ERROR, file, val, "%s %s: the value must be text", key, k->str);
+			gb_report(b, HF_SEV_ERROR, file, val, "%s '%s': the value must be text", key, k->str);
 			ok = false;
 		} else if (!env && hf_text_control_at(val->str, val->len, &cp) < val->len) {
 			gb_report(b, HF_SEV_ERROR, file, val,
-			          "headers %s: the value must not contain control characters", k->str);
+			          "headers '%s': the value must not contain control characters", k->str);
 			ok = false;
 		}
 	}
