@@ -60,8 +60,9 @@ void gb_report(graph_build *b, hf_severity sev, const char *file, const gy_node 
 void gb_read_document(graph_build *b, const gy_node *root, const char *file, bool graph_file);
 
 /* graph_link.c: move the agents into b->g, apply defaults, resolve
- * handoffs, tool_choice and the entry agent, and report the problems that
- * need the whole graph. `source` names the graph in whole-graph messages. */
+ * handoffs, tool_choice and the entry agent, check agents' tools against
+ * mcp_servers and their handoffs, and report the problems that need the
+ * whole graph. `source` names the graph in whole-graph messages. */
 void gb_link(graph_build *b, const char *source);
 
 #endif
