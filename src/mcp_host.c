@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #define DEFAULT_TIMEOUT_MS 60000L
@@ -898,6 +899,7 @@ static void *host_main(void *arg)
 	struct pollfd *pf = hf_calloc(cap, sizeof(*pf));
 	struct curl_waitfd *wf = h->multi ? hf_calloc(cap, sizeof(*wf)) : NULL;
 	bool stop = false;
+	prctl(PR_SET_NAME, "mcp-host");
 	if (!pf || (h->multi && !wf)) {
 		/* cannot run: fail whatever comes, until stopped */
 		hf_log(HF_LOG_ERROR, "mcp host: out of memory");

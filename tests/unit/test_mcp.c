@@ -10,7 +10,11 @@
 
 #include "mcp.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -455,6 +459,37 @@ static void test_failed_start(void **state)
 	ts_mcp_conf_dispose(&conf);
 }
 
+/* A Streamable HTTP server nobody listens for: the start fails, naming
+ * the server and the URL (without its password). */
+static void test_http_unreachable(void **state)
+{
+	struct sockaddr_in a = { 0 };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	char url[96];
+	hf_mcp_server_conf conf;
+	hf_mcp_host *h;
+	hf_error err;
+	(void)state;
+	/* a port bound but not listening: connections are refused */
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	snprintf(url, sizeof(url), "http://user:s3cret@127.0.0.1:%d/mcp", ntohs(a.sin_port));
+	ts_mcp_conf(&conf, "remote", NULL);
+	conf.command = NULL;
+	conf.url = url;
+	assert_int_equal(hf_mcp_host_new(&h, &conf, 1, NULL, &err), HF_OK);
+	assert_int_equal(hf_mcp_host_start(h, NULL, &err), HF_ENET);
+	assert_true(ts_contains(err.message, "server 'remote': cannot reach http://127.0.0.1:"));
+	assert_false(ts_contains(err.message, "s3cret"));
+	expect_fail(h, "echo", "{}", 0, HF_ENET, "server 'remote' tool 'echo'", "not running");
+	hf_mcp_host_free(h);
+	ts_mcp_conf_dispose(&conf);
+	close(fd);
+}
+
 static void test_one_bad_server_of_two(void **state)
 {
 	const char *bad[] = { "--fail-start", NULL };
@@ -548,6 +583,7 @@ int main(void)
 		cmocka_unit_test(test_paginated_list),
 		cmocka_unit_test(test_protocol_versions),
 		cmocka_unit_test(test_failed_start),
+		cmocka_unit_test(test_http_unreachable),
 		cmocka_unit_test(test_one_bad_server_of_two),
 		cmocka_unit_test(test_no_process_left),
 		cmocka_unit_test(test_many_in_flight),
