@@ -42,6 +42,7 @@ int hf_cmd_ask(int argc, char **argv);
 int hf_cmd_run(int argc, char **argv);
 int hf_cmd_chat(int argc, char **argv);
 int hf_cmd_sessions(int argc, char **argv);
+int hf_cmd_tools(int argc, char **argv);
 
 /* ---- common.c ---- */
 
@@ -70,12 +71,23 @@ int cli_refuse_nul(const char *cmd, const char *what, const char *s, size_t len)
 bool cli_parse_long(const char *s, long lo, long hi, long *out);
 
 
+/* text[0..len) as one line for a terminal (owned; NULL out of memory):
+ * only its first line when first_line, control characters escaped
+ * (hf_text_escape, so newlines read \n), and cut on a character boundary
+ * with "…" to at most cols terminal columns (0: no limit). */
+char *cli_text_line(const char *text, size_t len, size_t cols, bool first_line);
+/* A byte count for people: "512 B", "1.2 kB", "34 MB" (powers of 1000). */
+void cli_size_text(char *buf, size_t cap, size_t bytes);
+
 /* Whether colour is on for stream f: a TTY and NO_COLOR unset. */
 bool cli_color(FILE *f);
 
 /* The graph path to use when none is given: $HANDOFF_GRAPH, else ./agents
  * when it exists, else the installed default graph. Borrowed static string. */
 const char *cli_default_graph(void);
+
+/* Print diagnostics as file:line:col on stderr, warnings unless quiet. */
+void cli_print_diags(const hf_diag *d, bool quiet_warnings);
 
 /* Load a graph, printing every diagnostic as file:line:col on stderr.
  * Returns 0 or an exit status. */
@@ -124,6 +136,12 @@ bool cli_endpoint_option(cli_endpoint *e, int opt, const char *arg, int *status)
 
 /* ---- conversation.c: shared by `run` and `chat` ---- */
 
+/* A tool call shown with its result: its arguments as one line. */
+typedef struct cli_tool_line {
+	char *call_id;
+	char *args;
+} cli_tool_line;
+
 /* How events are shown. */
 typedef struct cli_render {
 	bool json;        /* JSON lines on stdout instead of text */
@@ -134,7 +152,12 @@ typedef struct cli_render {
 	uint64_t usage_reported; /* USAGE events whose call reported usage */
 	char *pending;    /* a whole answer, printed at DONE (not NUL-terminated) */
 	size_t pending_len;
+	cli_tool_line *calls; /* tool calls waiting for their result */
+	size_t ncalls;
 } cli_render;
+
+/* Free what rendering holds (an answer not printed, tool calls). */
+void cli_render_dispose(cli_render *r);
 
 /* "N request(s), I input + O output = T tokens" into buf, or "N request(s),
  * usage not reported by the endpoint" when none of them reported it (and a
@@ -163,6 +186,34 @@ int cli_session_opts_check(const cli_session_opts *o);
 /* Open the store (unless no_store) and the session. On success prints
  * "session: ID" on stderr (unless quiet). Returns 0 or an exit status. */
 int cli_open_session(hf_session **s, hf_store **st, const cli_session_opts *o, bool quiet);
+
+/* ---- tool_set.c: the graph's function tools ---- */
+
+/* What the agents of a graph name under `tools:` and whether it declares
+ * MCP servers, read through the graph's JSON export. */
+typedef struct cli_graph_tools cli_graph_tools;
+
+/* HF_ENOMEM, or hf_graph_export's error. */
+int cli_graph_tools_read(cli_graph_tools **out, const hf_graph *g, hf_error *err);
+void cli_graph_tools_free(cli_graph_tools *t); /* NULL-safe */
+size_t cli_graph_tools_servers(const cli_graph_tools *t); /* mcp_servers declared */
+size_t cli_graph_tools_named(const cli_graph_tools *t);   /* tools: entries, all agents */
+size_t cli_graph_tools_bare(const cli_graph_tools *t);    /* distinct bare names */
+
+/* Create and start a tool set for g (starting its MCP servers). With
+ * stand_ins, each bare name (a C callback) gets a registered stand-in that
+ * answers with an error, so that it is listed instead of reported. *diags
+ * (the caller frees it) gets hf_tools_start's problems, also on failure.
+ * Returns hf_tools_start's code; *out is NULL unless HF_OK. */
+int cli_tools_start(hf_tools **out, hf_diag **diags, const hf_graph *g,
+                    const cli_graph_tools *t, bool stand_ins, hf_error *err);
+
+/* For `run` and `chat`: the started tool set when an agent names tools or
+ * the graph declares MCP servers, else NULL. Problems are printed as
+ * file:line:col (errors only), with a note when a bare name (which the
+ * command cannot register) is among them, and the error through r.
+ * Returns 0 or an exit status. */
+int cli_open_tools(hf_tools **out, const hf_graph *g, cli_render *r);
 
 /* ---- mock_process.c: the mock endpoint as a separate program ---- */
 

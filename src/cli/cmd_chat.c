@@ -20,6 +20,7 @@
 
 typedef struct chat {
 	const hf_graph *g;
+	hf_tools *tools;
 	hf_client *client;
 	hf_session *s;
 	hf_store *st;
@@ -307,6 +308,9 @@ int hf_cmd_chat(int argc, char **argv)
 	c.ro.on_event = cli_render_event;
 	c.ro.payload = &c.render;
 	c.ro.cancel = &cli_interrupted;
+	if ((status = cli_open_tools(&c.tools, g, &c.render)))
+		goto out;
+	c.ro.tools = c.tools;
 	if (use_mock && (status = cli_mock_start(&ep)))
 		goto out;
 	if (hf_client_new(&c.client, &ep.opts, g, &err)) {
@@ -336,11 +340,12 @@ int hf_cmd_chat(int argc, char **argv)
 	if (c.tty)
 		fputc('\n', stderr);
 out:
-	free(c.render.pending);
+	cli_render_dispose(&c.render);
 	hf_session_free(c.s);
 	hf_store_free(c.st);
 	hf_client_free(c.client);
 	cli_mock_stop();
+	hf_tools_free(c.tools);
 	hf_graph_free(g);
 	return status;
 }

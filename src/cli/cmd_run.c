@@ -85,6 +85,7 @@ int hf_cmd_run(int argc, char **argv)
 	const char *graph_path = NULL, *text = NULL, *env_session = getenv("HANDOFF_SESSION");
 	char *stdin_text = NULL;
 	hf_graph *g = NULL;
+	hf_tools *tools = NULL;
 	hf_client *client = NULL;
 	hf_session *s = NULL;
 	hf_store *st = NULL;
@@ -172,6 +173,9 @@ int hf_cmd_run(int argc, char **argv)
 	ro.cancel = &cli_interrupted;
 	if ((status = cli_load_graph(&g, graph_path, true)))
 		goto out;
+	if ((status = cli_open_tools(&tools, g, &render)))
+		goto out;
+	ro.tools = tools;
 	if (use_mock && (status = cli_mock_start(&ep)))
 		goto out;
 	if ((rc = hf_client_new(&client, &ep.opts, g, &err))) {
@@ -191,11 +195,12 @@ int hf_cmd_run(int argc, char **argv)
 			fprintf(stderr, "handoff: the stored conversation is unchanged\n");
 	}
 out:
-	free(render.pending);
+	cli_render_dispose(&render);
 	hf_session_free(s);
 	hf_store_free(st);
 	hf_client_free(client);
 	cli_mock_stop();
+	hf_tools_free(tools);
 	hf_graph_free(g);
 	free(stdin_text);
 	return status;

@@ -121,17 +121,20 @@ const char *cli_default_graph(void)
 	return HF_DATADIR "/agents";
 }
 
+void cli_print_diags(const hf_diag *d, bool quiet_warnings)
+{
+	size_t i;
+	for (i = 0; i < hf_diag_count(d); i++)
+		if (!quiet_warnings || hf_diag_severity(d, i) == HF_SEV_ERROR)
+			fprintf(stderr, "%s\n", hf_diag_format(d, i));
+}
+
 int cli_load_graph(hf_graph **out, const char *path, bool quiet_warnings)
 {
 	hf_diag *d = NULL;
 	hf_error err;
-	size_t i;
 	int rc = hf_graph_load(out, path, &d, &err);
-	for (i = 0; i < hf_diag_count(d); i++) {
-		if (quiet_warnings && hf_diag_severity(d, i) == HF_SEV_WARNING)
-			continue;
-		fprintf(stderr, "%s\n", hf_diag_format(d, i));
-	}
+	cli_print_diags(d, quiet_warnings);
 	hf_diag_free(d);
 	if (rc) {
 		if (rc != HF_ECONFIG)
@@ -261,4 +264,65 @@ bool cli_endpoint_option(cli_endpoint *e, int opt, const char *arg, int *status)
 	default:
 		return false;
 	}
+}
+
+char *cli_text_line(const char *text, size_t len, size_t cols, bool first_line)
+{
+	char *copy = malloc(len + 1), *esc = NULL, *out;
+	size_t i = 0, used = 0, ell = hf_text_width("…");
+	hf_error err;
+	if (!copy)
+		return NULL;
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	if (first_line)
+		copy[strcspn(copy, "\r\n")] = '\0';
+	if (hf_text_escape(&esc, copy, NULL, &err)) {
+		free(copy);
+		return NULL;
+	}
+	free(copy);
+	if (!cols || hf_text_width(esc) <= cols) {
+		out = strdup(esc);
+		hf_free(esc);
+		return out;
+	}
+	/* cut on a character boundary so that the text and "…" fit in cols */
+	while (esc[i]) {
+		char one[8];
+		size_t n = 1, w;
+		while (n < sizeof(one) - 1 && ((unsigned char)esc[i + n] & 0xC0) == 0x80)
+			n++;
+		memcpy(one, esc + i, n);
+		one[n] = '\0';
+		w = hf_text_width(one);
+		if (used + w + ell > cols)
+			break;
+		used += w;
+		i += n;
+	}
+	out = malloc(i + strlen("…") + 1);
+	if (out) {
+		memcpy(out, esc, i);
+		strcpy(out + i, "…");
+	}
+	hf_free(esc);
+	return out;
+}
+
+void cli_size_text(char *buf, size_t cap, size_t bytes)
+{
+	static const char *const units[] = { "kB", "MB", "GB" };
+	double v = (double)bytes;
+	size_t u = 0;
+	if (bytes < 1000) {
+		snprintf(buf, cap, "%zu B", bytes);
+		return;
+	}
+	v /= 1000;
+	while (v >= 999.95 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		v /= 1000;
+		u++;
+	}
+	snprintf(buf, cap, v < 9.95 ? "%.1f %s" : "%.0f %s", v, units[u]);
 }

@@ -47,6 +47,19 @@ static const char *const event_names[] = { "agent", "text_delta", "message", "ha
 	                                   "usage", "error", "done", "warning",
 	                                   "tool_call", "tool_result" };
 
+/* The event's text (text_len bytes, not necessarily NUL-terminated) under
+ * key; null when out of memory. */
+static void add_text(cJSON *o, const char *key, const hf_event *ev)
+{
+	char *text = malloc(ev->text_len + 1);
+	if (text) {
+		memcpy(text, ev->text ? ev->text : "", ev->text_len);
+		text[ev->text_len] = '\0';
+	}
+	add_str(o, key, text);
+	free(text);
+}
+
 static void render_json(const hf_event *ev)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -65,23 +78,28 @@ static void render_json(const hf_event *ev)
 		add_str(o, "tool", ev->tool_name);
 		add_str(o, "call_id", ev->call_id);
 		break;
-	case HF_EVENT_TOOL_CALL:
-	case HF_EVENT_TOOL_RESULT:
-		break;
 	case HF_EVENT_TEXT_DELTA:
 	case HF_EVENT_MESSAGE:
-	case HF_EVENT_WARNING: {
-		/* event text is text_len bytes, not necessarily NUL-terminated */
-		char *text = malloc(ev->text_len + 1);
 		add_str(o, "agent", ev->agent);
-		if (text) {
-			memcpy(text, ev->text, ev->text_len);
-			text[ev->text_len] = '\0';
-		}
-		add_str(o, ev->type == HF_EVENT_WARNING ? "message" : "text", text);
-		free(text);
+		add_text(o, "text", ev);
 		break;
-	}
+	case HF_EVENT_WARNING:
+		add_str(o, "agent", ev->agent);
+		add_text(o, "message", ev);
+		break;
+	case HF_EVENT_TOOL_CALL:
+	case HF_EVENT_TOOL_RESULT:
+		add_str(o, "agent", ev->agent);
+		add_str(o, "tool", ev->tool_name);
+		add_str(o, "origin", ev->tool_origin);
+		add_str(o, "call_id", ev->call_id);
+		if (ev->type == HF_EVENT_TOOL_CALL) {
+			add_text(o, "arguments", ev);
+		} else {
+			add_text(o, "output", ev);
+			cJSON_AddBoolToObject(o, "error", ev->tool_error != 0);
+		}
+		break;
 	case HF_EVENT_USAGE:
 		add_str(o, "agent", ev->agent);
 		json_usage(o, &ev->usage, ev->usage_reported);
@@ -94,7 +112,7 @@ static void render_json(const hf_event *ev)
 			json_usage(u, &ev->usage, ev->usage_reported);
 		break;
 	case HF_EVENT_ERROR:
-		/* printed by cli_render_error, with the exit status */
+	default: /* the error is printed by cli_render_error, with the exit status */
 		cJSON_Delete(o);
 		return;
 	}
@@ -108,6 +126,80 @@ static void end_line(cli_render *r)
 		fflush(stdout);
 		r->mid_line = false;
 	}
+}
+
+/* ---- tool calls on stderr ---- */
+
+#define ARGS_COLUMNS 80
+#define ERROR_COLUMNS 120
+
+/* Remember a call's arguments, one line, until its result comes. */
+static void tool_call_seen(cli_render *r, const hf_event *ev)
+{
+	cli_tool_line *calls = realloc(r->calls, (r->ncalls + 1) * sizeof(*calls));
+	if (!calls)
+		return;
+	r->calls = calls;
+	calls[r->ncalls].call_id = strdup(ev->call_id ? ev->call_id : "");
+	calls[r->ncalls].args = cli_text_line(ev->text ? ev->text : "", ev->text_len,
+	                                      ARGS_COLUMNS, false);
+	r->ncalls++;
+}
+
+/* The remembered arguments of call_id (owned, taken out of the list), or
+ * NULL. */
+static char *tool_call_take(cli_render *r, const char *call_id)
+{
+	size_t i;
+	for (i = 0; i < r->ncalls; i++) {
+		char *args = r->calls[i].args;
+		if (strcmp(r->calls[i].call_id ? r->calls[i].call_id : "", call_id ? call_id : ""))
+			continue;
+		free(r->calls[i].call_id);
+		r->calls[i] = r->calls[--r->ncalls];
+		return args;
+	}
+	return NULL;
+}
+
+static void tool_calls_clear(cli_render *r)
+{
+	size_t i;
+	for (i = 0; i < r->ncalls; i++) {
+		free(r->calls[i].call_id);
+		free(r->calls[i].args);
+	}
+	free(r->calls);
+	r->calls = NULL;
+	r->ncalls = 0;
+}
+
+/* "[agent] origin.tool ARGS → SIZE" or "→ error: FIRST LINE". */
+static void tool_result_line(cli_render *r, const hf_event *ev)
+{
+	const char *dim = r->color ? "\033[2m" : "", *off = r->color ? "\033[0m" : "";
+	const char *name = ev->tool_name ? ev->tool_name : "?";
+	char *args = tool_call_take(r, ev->call_id);
+	char *tool = cli_text_line(name, strlen(name), 0, false), *what = NULL;
+	char size[32];
+	if (ev->tool_error)
+		what = cli_text_line(ev->text ? ev->text : "", ev->text_len, ERROR_COLUMNS, true);
+	else
+		cli_size_text(size, sizeof(size), ev->text_len);
+	fprintf(stderr, "%s[%s] %s%s%s%s%s → %s%s%s\n", dim, ev->agent ? ev->agent : "?",
+	        ev->tool_origin ? ev->tool_origin : "", ev->tool_origin ? "." : "",
+	        tool ? tool : name, args ? " " : "", args ? args : "",
+	        ev->tool_error ? "error: " : "", ev->tool_error ? (what ? what : "") : size, off);
+	free(args);
+	free(tool);
+	free(what);
+}
+
+void cli_render_dispose(cli_render *r)
+{
+	free(r->pending);
+	r->pending = NULL;
+	tool_calls_clear(r);
 }
 
 int cli_render_event(const hf_event *ev, void *payload)
@@ -149,13 +241,18 @@ int cli_render_event(const hf_event *ev, void *payload)
 		r->streamed = false;
 		break;
 	case HF_EVENT_TOOL_CALL:
+		tool_call_seen(r, ev);
+		break;
 	case HF_EVENT_TOOL_RESULT:
+		end_line(r);
+		tool_result_line(r, ev);
 		break;
 	case HF_EVENT_WARNING:
 		end_line(r);
 		fprintf(stderr, "handoff: warning: %s\n", ev->text);
 		break;
 	case HF_EVENT_DONE:
+		tool_calls_clear(r);
 		if (r->pending) {
 			fwrite(r->pending, 1, r->pending_len, stdout);
 			r->mid_line = true;
@@ -172,6 +269,7 @@ int cli_render_event(const hf_event *ev, void *payload)
 	case HF_EVENT_HANDOFF:
 	case HF_EVENT_USAGE:
 	case HF_EVENT_ERROR:
+	default:
 		break;
 	}
 	return 0;
@@ -199,6 +297,7 @@ int cli_render_error(cli_render *r, const hf_error *err)
 	int status = cli_exit_status(err->code);
 	free(r->pending); /* an answer that was not stored is not shown */
 	r->pending = NULL;
+	tool_calls_clear(r);
 	if (r->json) {
 		cJSON *o = cJSON_CreateObject();
 		if (o) {

@@ -17,6 +17,7 @@ static const command commands[] = {
 	{ "chat", hf_cmd_chat, "talk to an agent graph interactively" },
 	{ "validate", hf_cmd_validate, "check an agent graph and report every problem" },
 	{ "graph", hf_cmd_graph, "draw an agent graph (mermaid, dot, json)" },
+	{ "tools", hf_cmd_tools, "start the MCP servers and list each agent's tools" },
 	{ "sessions", hf_cmd_sessions, "list, show, export or delete stored conversations" },
 	{ "ask", hf_cmd_ask, "one chat completion, without agents" },
 	{ "models", hf_cmd_models, "list the models of the endpoint (Model Hub)" },

@@ -148,6 +148,20 @@ int mock_reply_fault(hf_reply *r, const cJSON *request, const mock_fault *f,
  * docs/mock.md). next_call numbers the generated call ids. */
 int mock_route(hf_reply *out, const cJSON *request, _Atomic unsigned long *next_call);
 
+/* ---- mock_tools.c: function tools ---- */
+
+/* True when the request says tool_choice "none". */
+bool mock_tool_choice_none(const cJSON *request);
+
+/* The function-tool part of the routing model (docs/mock.md "Function
+ * tools"): the answer to function-tool results ending the conversation,
+ * else calls to the offered function tools user_text (the latest user
+ * message, may be NULL) names, unless one already ran in this turn or
+ * tool_choice is "none". Returns true when it decided the reply (*rc:
+ * HF_OK or HF_ENOMEM); out is left empty otherwise. */
+bool mock_tools_reply(hf_reply *out, const cJSON *request, const char *user_text,
+                      _Atomic unsigned long *next_call, int *rc);
+
 /* The tool names a request offers, in order (borrowed from request). */
 size_t mock_offered_tools(const cJSON *request, const char **names, size_t max,
                           bool transfers_only);

@@ -171,9 +171,17 @@ int mock_route(hf_reply *out, const cJSON *request, _Atomic unsigned long *next_
 	}
 	if (last_user)
 		message_text(last_user, &text);
+	/* (0) Function tools: answer their results, or call those named. */
+	if (mock_tools_reply(out, request, last_user ? (text.data ? text.data : "") : NULL,
+	                     next_call, &rc)) {
+		hf_buf_dispose(&text);
+		goto done;
+	}
 	lang = mock_lang_detect(text.data ? text.data : "", text.len);
 	hf_buf_dispose(&text);
-	ntransfers = mock_offered_tools(request, transfers, MAX_TOOLS, true);
+	ntransfers = mock_tool_choice_none(request)
+	                     ? 0
+	                     : mock_offered_tools(request, transfers, MAX_TOOLS, true);
 
 	/* (1) Route to the agent of the user's language, unless this turn
 	 * already reached an agent that speaks it. */
