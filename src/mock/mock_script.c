@@ -17,23 +17,6 @@
 #define TRANSFER_PREFIX "transfer_to_"
 #define MAX_TOOLS 128
 
-int mock_reply_add_call(hf_reply *r, const char *id, const char *name, const char *args)
-{
-	hf_reply_call *calls = hf_realloc(r->calls, (r->ncalls + 1) * sizeof(*calls));
-	hf_reply_call *c;
-	if (!calls)
-		return HF_ENOMEM;
-	r->calls = calls;
-	c = &calls[r->ncalls];
-	c->id = id ? hf_strdup(id) : NULL;
-	c->name = hf_strdup(name);
-	c->arguments = hf_strdup(args ? args : "{}");
-	r->ncalls++;
-	if ((id && !c->id) || !c->name || !c->arguments)
-		return HF_ENOMEM;
-	return HF_OK;
-}
-
 static int add_numbered_call(hf_reply *r, const char *name, _Atomic unsigned long *next_call)
 {
 	char id[32];
