@@ -414,6 +414,14 @@ HF_EXTERN(size_t) hf_session_message_count(const hf_session *s);
 /* Message i in chat-completions wire format (JSON object text); borrowed,
  * valid until the session changes. NULL when out of range. */
 HF_EXTERN(const char *) hf_session_message_json(const hf_session *s, size_t i);
+/* Append one message to the history in memory (not to any store): a
+ * chat-completions message object as JSON text, for a conversation kept
+ * elsewhere (a stateless server given the history in each request, an
+ * import). Roles user, assistant (text and/or tool_calls), tool, system.
+ * The next turn sends it like any other history. HF_EPROTOCOL names what
+ * is wrong with the message (not an object, unknown role, a missing
+ * field); HF_EINVAL (not UTF-8), HF_ENOMEM. */
+HF_EXTERN(int) hf_session_add_message(hf_session *s, const char *json, hf_error *err);
 
 /* The parts of one stored message, without parsing its JSON yourself.
  * Strings are borrowed from the session and valid until it changes. */

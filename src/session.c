@@ -3,6 +3,7 @@
  * holding agent and usage (session.h). Storing is the store's business.
  */
 #include "session.h"
+#include "text.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -155,6 +156,15 @@ int hf_session_add_stored(hf_session *s, const char *json, size_t len, hf_error 
 	if (!s)
 		return hf_err(err, HF_EINVAL, "hf_session_add_stored needs a session");
 	return hf_msglist_add_stored(&s->messages, json, len, err);
+}
+
+int hf_session_add_message(hf_session *s, const char *json, hf_error *err)
+{
+	if (!s || !json)
+		return hf_err(err, HF_EINVAL, "hf_session_add_message needs a session and a message");
+	if (!hf_text_utf8_valid(json, strlen(json), NULL))
+		return hf_err(err, HF_EINVAL, "the message is not valid UTF-8");
+	return hf_msglist_add_stored(&s->messages, json, strlen(json), err);
 }
 
 void hf_session_set_usage(hf_session *s, const hf_usage *usage)
