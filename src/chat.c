@@ -624,32 +624,40 @@ static const char wire_open[] = "{\"messages\":[]";
 static const char wire_stream[] = ",\"stream\":true";
 static const char wire_usage[] = ",\"stream_options\":{\"include_usage\":true}";
 
-static void wire_free(hf_agent_cache *c)
+void hf_chat_wire_dispose(hf_agent_wire *w)
 {
-	hf_agent_wire *w = (hf_agent_wire *)c;
 	if (!w)
 		return;
 	free(w->system);
 	free(w->head);
 	free(w->tail);
+	w->system = w->head = w->tail = NULL;
+}
+
+static void wire_free(hf_agent_cache *c)
+{
+	hf_agent_wire *w = (hf_agent_wire *)c;
+	hf_chat_wire_dispose(w);
 	free(w);
 }
 
-/* Render the agent's request once with no messages, streaming with usage,
- * and cut it where the per-request parts go. */
-static int wire_build(hf_agent_wire **out, const hf_agent *a, hf_error *err)
+int hf_chat_wire_build(hf_agent_wire *w, const hf_agent *a, const cJSON *function_tools,
+                       hf_error *err)
 {
-	hf_agent_wire *w = hf_calloc(1, sizeof(*w));
-	cJSON *messages = cJSON_CreateArray(), *tools = NULL, *sys = NULL;
+	cJSON *messages = cJSON_CreateArray(), *tools = NULL, *sys = NULL, *ft;
 	hf_chat_request req = { 0 };
 	char *body = NULL, *head, *mark;
 	size_t i, marklen = strlen(wire_stream) + strlen(wire_usage);
-	int rc = w && messages ? HF_OK : HF_ENOMEM;
+	int rc = messages ? HF_OK : HF_ENOMEM;
 
-	if (w)
-		w->cache.free = wire_free;
-	if (!rc && a->nhandoffs && !(tools = cJSON_CreateArray()))
+	w->system = w->head = w->tail = NULL;
+	if (!rc && (a->nhandoffs || cJSON_GetArraySize(function_tools) > 0) &&
+	    !(tools = cJSON_CreateArray()))
 		rc = HF_ENOMEM;
+	/* Function tools first, then the handoffs, as the Agents SDK sends them. */
+	cJSON_ArrayForEach(ft, function_tools)
+		if (!rc && !push(tools, cJSON_Duplicate(ft, true)))
+			rc = HF_ENOMEM;
 	for (i = 0; !rc && tools && i < a->nhandoffs; i++)
 		if (!push(tools, hf_handoff_tool(a->handoffs[i])))
 			rc = HF_ENOMEM;
@@ -677,10 +685,25 @@ static int wire_build(hf_agent_wire **out, const hf_agent *a, hf_error *err)
 	cJSON_Delete(tools);
 	cJSON_Delete(sys);
 	if (rc) {
-		if (w)
-			wire_free(&w->cache);
+		hf_chat_wire_dispose(w);
 		if (rc == HF_ENOMEM)
 			hf_err(err, HF_ENOMEM, "out of memory preparing requests for agent '%s'", a->name);
+	}
+	return rc;
+}
+
+/* Render the agent's request once with no messages, streaming with usage,
+ * and cut it where the per-request parts go. */
+static int wire_build(hf_agent_wire **out, const hf_agent *a, hf_error *err)
+{
+	hf_agent_wire *w = hf_calloc(1, sizeof(*w));
+	int rc;
+	if (!w)
+		return hf_err(err, HF_ENOMEM, "out of memory preparing requests for agent '%s'",
+		              a->name);
+	w->cache.free = wire_free;
+	if ((rc = hf_chat_wire_build(w, a, NULL, err))) {
+		free(w);
 		return rc;
 	}
 	*out = w;

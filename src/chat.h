@@ -67,6 +67,14 @@ typedef struct hf_agent_wire {
  * from the agent; NULL on failure: HF_ENOMEM, HF_EPROTOCOL. */
 int hf_chat_agent_wire_get(const hf_agent_wire **out, const hf_agent *a, hf_error *err);
 
+/* Fill w's parts (caller-allocated, may be embedded in a larger struct;
+ * w->cache is left alone) for agent a with function_tools (an array of
+ * function tool objects, or NULL) sent before its handoff tools. Free the
+ * parts with hf_chat_wire_dispose. HF_ENOMEM, HF_EPROTOCOL. */
+int hf_chat_wire_build(hf_agent_wire *w, const hf_agent *a, const cJSON *function_tools,
+                       hf_error *err);
+void hf_chat_wire_dispose(hf_agent_wire *w);
+
 /* Join a request body (see hf_agent_wire) from the agent's parts and n
  * message object texts. *out is owned (hf_free). */
 int hf_chat_body_join(char **out, const hf_agent_wire *w, const char *const *messages,

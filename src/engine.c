@@ -10,6 +10,10 @@
  *     ─► transfer done ─► hf_call_finish ─┬─ RETRY: wait (back-off heap), again
  *                                          └─ DONE: hf_call_reply
  *     ─► hf_turn_apply ─┬─ NEXT: hf_turn_request again
+ *                       ├─ TOOLS: hf_turn_tools_start; results posted from
+ *                       │   any thread are queued under the lock, and
+ *                       │   drain_queue hands each to hf_turn_tool_done;
+ *                       │   the last one: hf_turn_tools_finish ─► NEXT / DONE
  *                       └─ DONE / error: on_complete, exactly once
  *
  * A turn holds an easy handle only while its transfer is in the multi;
@@ -42,7 +46,8 @@
  *
  *   QUEUED ─► PENDING ─► STEP ─┬─► SLOT ─────┐
  *                         ▲    ├─► TRANSFER ─┤
- *                         │    └─► BACKOFF ──┤
+ *                         │    ├─► BACKOFF ──┤
+ *                         │    └─► TOOLS ────┤
  *                         └──────────────────┘
  *   any state ─► DONE (completed: on_complete, then freed)
  *
@@ -76,6 +81,7 @@ typedef enum eng_state {
 	ES_SLOT,      /* started; its call waits for a free slot (e->slot_wait) */
 	ES_TRANSFER,  /* its call's transfer is in the multi (et->easy) */
 	ES_BACKOFF,   /* its call waits to be retried (e->backoff) */
+	ES_TOOLS,     /* waits for function-tool results (e->tools_wait) */
 	ES_DONE       /* completed; about to be freed */
 } eng_state;
 
@@ -98,6 +104,9 @@ typedef struct eng_turn {
 	hf_heap_node backoff;    /* in e->backoff (BACKOFF): when to retry */
 	int socks[4];            /* loop mode: sockets opened for the transfer in the multi */
 	int nsocks;
+	hf_engine *e;
+	hf_tool_sink sink;       /* where its tool calls post their results */
+	bool had_tools;          /* it ran tools: results may be queued for it */
 } eng_turn;
 
 /* A cancel request from hf_engine_cancel, queued for the driving thread. */
@@ -116,6 +125,7 @@ struct hf_engine {
 	pthread_mutex_t lock;
 	hf_list queue;           /* QUEUED turns, in submission order */
 	eng_cancel *cancels;
+	hf_tool_call *tools_head, *tools_tail; /* tool results posted (any thread) */
 	uint64_t last_id;
 	bool wake_pending;       /* a wake-up was sent and not drained yet */
 	bool closing;            /* hf_engine_free has begun: no more submissions */
@@ -124,6 +134,8 @@ struct hf_engine {
 	hf_list live;            /* every turn past QUEUED and not DONE */
 	hf_list pending;         /* PENDING, in submission order */
 	hf_list slot_wait;       /* SLOT, in the order they asked */
+	hf_list tools_wait;      /* TOOLS */
+	hf_tool_call *batch;     /* tool results taken from the queue, being delivered */
 	/* BACKOFF, earliest first. Retry deadlines do not arrive in order
 	 * (jitter, Retry-After, different attempt numbers), so a sorted list
 	 * costs O(n) per insertion, and many calls back off at once exactly
@@ -146,6 +158,8 @@ struct hf_engine {
 };
 
 #define TURN_OF(k, member) HF_CONTAINER(k, eng_turn, member)
+
+static void unlock_and_wake(hf_engine *e);
 
 static int multi_error(hf_error *err, CURLMcode mc, const char *what)
 {
@@ -281,10 +295,11 @@ static inline bool legal(eng_state from, eng_state to)
 		return from == ES_QUEUED;
 	case ES_STEP:
 		return from == ES_PENDING || from == ES_SLOT || from == ES_TRANSFER ||
-		       from == ES_BACKOFF;
+		       from == ES_BACKOFF || from == ES_TOOLS;
 	case ES_SLOT:
 	case ES_TRANSFER:
 	case ES_BACKOFF:
+	case ES_TOOLS:
 		return from == ES_STEP;
 	case ES_DONE:
 		return from != ES_DONE;
@@ -329,6 +344,9 @@ static void mstate(hf_engine *e, eng_turn *et, eng_state to)
 	case ES_BACKOFF:
 		hf_heap_remove(&e->backoff, &et->backoff);
 		break;
+	case ES_TOOLS:
+		hf_list_remove(&e->tools_wait, &et->link);
+		break;
 	case ES_STEP:
 	case ES_DONE:
 		break;
@@ -346,6 +364,9 @@ static void mstate(hf_engine *e, eng_turn *et, eng_state to)
 	case ES_BACKOFF: /* et->backoff.key: when; room reserved by start_turn */
 		hf_heap_push(&e->backoff, &et->backoff);
 		break;
+	case ES_TOOLS: /* its calls post to et->sink */
+		hf_list_push(&e->tools_wait, &et->link);
+		break;
 	case ES_DONE:
 		if (from != ES_QUEUED)
 			hf_list_remove(&e->live, &et->all);
@@ -361,6 +382,45 @@ static void mstate(hf_engine *e, eng_turn *et, eng_state to)
 
 /* ---- completion ---- */
 
+/* Take the results queued for et out of a list of posted calls. */
+static hf_tool_call *unlink_results(hf_tool_call **head, const eng_turn *et,
+                                    hf_tool_call **tail, hf_tool_call *dropped)
+{
+	hf_tool_call **p = head, *last = NULL;
+	while (*p) {
+		hf_tool_call *c = *p;
+		if (hf_tool_call_sink(c) == &et->sink) {
+			*p = *hf_tool_call_link(c);
+			*hf_tool_call_link(c) = dropped;
+			dropped = c;
+		} else {
+			last = c;
+			p = hf_tool_call_link(c);
+		}
+	}
+	if (tail)
+		*tail = last;
+	return dropped;
+}
+
+/* A turn that ran tools is about to be freed: its calls still out are
+ * cancelled (they will never post), and results already posted for it
+ * are released, so nothing refers to it afterwards. */
+static void drop_tool_results(hf_engine *e, eng_turn *et)
+{
+	hf_tool_call *dropped;
+	hf_turn_tools_cancel(et->turn);
+	dropped = unlink_results(&e->batch, et, NULL, NULL);
+	pthread_mutex_lock(&e->lock);
+	dropped = unlink_results(&e->tools_head, et, &e->tools_tail, dropped);
+	pthread_mutex_unlock(&e->lock);
+	while (dropped) {
+		hf_tool_call *next = *hf_tool_call_link(dropped);
+		hf_tool_call_release(dropped);
+		dropped = next;
+	}
+}
+
 /* Report a turn's end once, then free it. A started turn that failed
  * outside hf_turn_apply gets its ERROR event first (hf_turn_fail reports
  * nothing twice). */
@@ -368,6 +428,8 @@ static void complete(hf_engine *e, eng_turn *et, int code, const hf_error *err)
 {
 	hf_completion c = { .turn_id = et->id, .code = code, .agent = et->agent,
 		            .session_id = hf_session_id(et->s), .payload = et->opts.payload };
+	if (et->had_tools)
+		drop_tool_results(e, et);
 	if (et->turn && code < 0)
 		hf_turn_fail(et->turn, err);
 	if (code == HF_OK) {
@@ -488,6 +550,59 @@ static void schedule_retry(hf_engine *e, eng_turn *et, long delay_ms)
 	mstate(e, et, ES_BACKOFF);
 }
 
+/* A tool call posted to a turn's sink (any thread): queue it for the
+ * driving thread. */
+static void tool_post(hf_tool_sink *sink, hf_tool_call *call)
+{
+	eng_turn *et = HF_CONTAINER(sink, eng_turn, sink);
+	hf_engine *e = et->e;
+	pthread_mutex_lock(&e->lock);
+	*hf_tool_call_link(call) = NULL;
+	if (e->tools_tail)
+		*hf_tool_call_link(e->tools_tail) = call;
+	else
+		e->tools_head = call;
+	e->tools_tail = call;
+	unlock_and_wake(e);
+}
+
+/* In STEP, after a reply that called function tools: start them, and wait
+ * in TOOLS (HF_TURN_TOOLS) unless every result is in already; then what
+ * hf_turn_tools_finish says. */
+static int start_tools(hf_engine *e, eng_turn *et, hf_error *err)
+{
+	int n;
+	et->had_tools = true;
+	n = hf_turn_tools_start(et->turn, &et->sink, err);
+	if (n > 0) {
+		mstate(e, et, ES_TOOLS);
+		return HF_TURN_TOOLS;
+	}
+	return n < 0 ? n : hf_turn_tools_finish(et->turn, err);
+}
+
+/* In STEP, after the turn moved on to rc: send its next request, wait for
+ * its tools (TOOLS), or complete it. */
+static void turn_moved(hf_engine *e, eng_turn *et, int rc, hf_error *err)
+{
+	if (rc == HF_TURN_TOOLS)
+		return;
+	if (rc == HF_TURN_NEXT && !(rc = next_request(e, et, err)))
+		return;
+	complete(e, et, rc, err);
+}
+
+/* A posted tool result, for a turn in TOOLS. */
+static void tool_result(hf_engine *e, eng_turn *et, hf_tool_call *call)
+{
+	hf_error err;
+	int n = hf_turn_tool_done(et->turn, call, &err);
+	if (n > 0)
+		return;
+	mstate(e, et, ES_STEP);
+	turn_moved(e, et, n < 0 ? n : hf_turn_tools_finish(et->turn, &err), &err);
+}
+
 /* A transfer ended: retry, or hand the reply to the turn. */
 static void transfer_done(hf_engine *e, eng_turn *et, CURLcode result)
 {
@@ -514,9 +629,9 @@ static void transfer_done(hf_engine *e, eng_turn *et, CURLcode result)
 		return;
 	}
 	rc = hf_turn_apply(et->turn, &reply, &err);
-	if (rc == HF_TURN_NEXT && !(rc = next_request(e, et, &err)))
-		return;
-	complete(e, et, rc, &err);
+	if (rc == HF_TURN_TOOLS)
+		rc = start_tools(e, et, &err);
+	turn_moved(e, et, rc, &err);
 }
 
 /* Every finished transfer libcurl reports. */
@@ -566,7 +681,7 @@ static eng_turn *find_turn(hf_engine *e, uint64_t id)
 }
 
 /* Take what other threads queued: new turns to the end of those waiting
- * to start, then cancels. */
+ * to start, tool results, then cancels. */
 static void drain_queue(hf_engine *e)
 {
 	hf_list q;
@@ -575,14 +690,23 @@ static void drain_queue(hf_engine *e)
 	pthread_mutex_lock(&e->lock);
 	q = e->queue;
 	c = e->cancels;
+	e->batch = e->tools_head;
 	memset(&e->queue, 0, sizeof(e->queue));
 	e->cancels = NULL;
+	e->tools_head = e->tools_tail = NULL;
 	e->wake_pending = false;
 	pthread_mutex_unlock(&e->lock);
 	while (q.head) {
 		eng_turn *et = TURN_OF(q.head, link);
 		hf_list_remove(&q, &et->link);
 		mstate(e, et, ES_PENDING);
+	}
+	/* Tool results: each to its turn, alive (a turn completing takes its
+	 * own results out of the batch first: drop_tool_results). */
+	while (e->batch) {
+		hf_tool_call *call = e->batch;
+		e->batch = *hf_tool_call_link(call);
+		tool_result(e, HF_CONTAINER(hf_tool_call_sink(call), eng_turn, sink), call);
 	}
 	while (c) {
 		eng_cancel *next = c->next;
@@ -760,6 +884,11 @@ void hf_engine_free(hf_engine *e)
 		while (e->live.head)
 			complete(e, TURN_OF(e->live.head, all), HF_ECANCELLED, &err);
 	}
+	while (e->tools_head) { /* none: every turn took its own out */
+		hf_tool_call *next = *hf_tool_call_link(e->tools_head);
+		hf_tool_call_release(e->tools_head);
+		e->tools_head = next;
+	}
 	while (e->cancels) {
 		eng_cancel *next = e->cancels->next;
 		free(e->cancels);
@@ -799,17 +928,17 @@ int hf_engine_submit(uint64_t *turn_id, hf_engine *e, const hf_graph *graph,
                      hf_session *session, hf_store *store, const char *input,
                      const hf_run_options *opts, hf_error *err)
 {
-	hf_run_options defaults = HF_RUN_OPTIONS_INIT;
+	hf_run_options o;
 	eng_turn *et;
+	int rc;
 
 	if (turn_id)
 		*turn_id = 0;
 	if (!e || !graph || !session || !input)
 		return hf_err(err, HF_EINVAL,
 		              "hf_engine_submit: engine, graph, session and input are required");
-	if (opts && opts->version != HF_RUN_OPTIONS_VERSION)
-		return hf_err(err, HF_EINVAL, "hf_run_options version %u is not supported (expected %u)",
-		              opts->version, HF_RUN_OPTIONS_VERSION);
+	if ((rc = hf_run_options_copy(&o, opts, err)))
+		return rc;
 	if (!(et = hf_calloc(1, sizeof(*et))) || !(et->input = hf_strdup(input))) {
 		free(et);
 		return hf_err(err, HF_ENOMEM, "out of memory queueing a turn");
@@ -817,8 +946,10 @@ int hf_engine_submit(uint64_t *turn_id, hf_engine *e, const hf_graph *graph,
 	et->g = graph;
 	et->s = session;
 	et->st = store;
-	et->opts = opts ? *opts : defaults;
+	et->opts = o;
 	et->state = ES_QUEUED;
+	et->e = e;
+	et->sink.post = tool_post;
 	pthread_mutex_lock(&e->lock);
 	if (e->closing) {
 		pthread_mutex_unlock(&e->lock);

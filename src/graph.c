@@ -119,8 +119,38 @@ static void settings_free(hf_settings *s)
 	free(s->tool_choice);
 }
 
+/* Free a NULL-terminated array of strings. */
+static void strv_free(char **v)
+{
+	size_t i;
+	for (i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void server_dispose(hf_mcp_server_conf *s)
+{
+	free(s->name);
+	free(s->command);
+	strv_free(s->args);
+	strv_free(s->env);
+	free(s->url);
+	strv_free(s->headers);
+	strv_free(s->allow);
+	strv_free(s->deny);
+	free(s->cwd);
+	free(s->file);
+}
+
 void hf_agent_dispose(hf_agent *a)
 {
+	size_t i;
+	for (i = 0; i < a->ntools; i++) {
+		free(a->tools[i].server);
+		free(a->tools[i].name);
+	}
+	free(a->tools);
+	strv_free(a->stop_at);
 	free(a->name);
 	free(a->description);
 	free(a->instructions);
@@ -144,6 +174,9 @@ void hf_graph_free(hf_graph *g)
 	for (i = 0; i < g->nagents; i++)
 		hf_agent_dispose(&g->agents[i]);
 	free(g->agents);
+	for (i = 0; i < g->nservers; i++)
+		server_dispose(&g->servers[i]);
+	free(g->servers);
 	free(g->default_model);
 	free(g->endpoint.base_url);
 	free(g->endpoint.api_key_env);

@@ -17,12 +17,15 @@ typedef struct gb_agent {
 	const gy_node *name_node;   /* positions for messages */
 	const gy_node *handoffs;    /* a list of checked name scalars, or NULL */
 	const gy_node *tool_choice; /* a scalar, or NULL */
+	const gy_node *stop_at;     /* tool_use: {stop_at: [...]}: the list of
+	                               checked names (a.stop_at), or NULL */
 } gb_agent;
 
 /* Graph-level keys (graph file). */
 enum {
 	GK_ENTRY, GK_ROUTING, GK_MAX_TURNS, GK_MODEL, GK_BASE_URL, GK_API_KEY_ENV,
-	GK_PROVIDER, GK_COMPUTE_PROVIDER, GK_TIMEOUTS, GK_MAX_RETRIES, GK_AGENTS, GK_COUNT
+	GK_PROVIDER, GK_COMPUTE_PROVIDER, GK_TIMEOUTS, GK_MAX_RETRIES, GK_AGENTS, GK_MCP_SERVERS,
+	GK_TOOL_ERRORS, GK_COUNT
 };
 
 typedef struct graph_build {
@@ -40,6 +43,9 @@ typedef struct graph_build {
 	const gy_node *graph_map;
 	const gy_node *entry;       /* the entry agent's name, when valid text */
 	size_t suggest_budget;      /* names "did you mean" may still compare */
+	bool from_files;            /* file names are paths (not a string's label):
+	                               a stdio server's default cwd is its file's
+	                               directory */
 	bool oom;
 } graph_build;
 
@@ -54,8 +60,9 @@ void gb_report(graph_build *b, hf_severity sev, const char *file, const gy_node 
 void gb_read_document(graph_build *b, const gy_node *root, const char *file, bool graph_file);
 
 /* graph_link.c: move the agents into b->g, apply defaults, resolve
- * handoffs, tool_choice and the entry agent, and report the problems that
- * need the whole graph. `source` names the graph in whole-graph messages. */
+ * handoffs, tool_choice and the entry agent, check agents' tools against
+ * mcp_servers and their handoffs, and report the problems that need the
+ * whole graph. `source` names the graph in whole-graph messages. */
 void gb_link(graph_build *b, const char *source);
 
 #endif

@@ -2,7 +2,7 @@
  * graph_export.c - drawing an agent graph: Mermaid flowchart, Graphviz dot
  * (in the look of the Agents SDK's draw_graph: __start__ -> entry agent,
  * agents as yellow boxes, handoff edges, agents without handoffs ->
- * __end__) and JSON (cJSON).
+ * __end__) and JSON (cJSON; MCP servers without env and header values).
  */
 #include "graph.h"
 
@@ -114,6 +114,75 @@ static bool json_str(cJSON *o, const char *key, const char *v)
 	return v ? cJSON_AddStringToObject(o, key, v) != NULL : cJSON_AddNullToObject(o, key) != NULL;
 }
 
+/* A NULL-terminated array of strings as a JSON array under key; with
+ * `upto`, each string only up to that character (a name without its
+ * value). False when out of memory. */
+static bool json_strv(cJSON *o, const char *key, char *const *v, const char *upto)
+{
+	cJSON *arr = cJSON_AddArrayToObject(o, key);
+	size_t i;
+	for (i = 0; arr && v && v[i]; i++) {
+		size_t n = upto ? strcspn(v[i], upto) : strlen(v[i]);
+		char *s = hf_strndup(v[i], n);
+		cJSON *item = s ? cJSON_CreateString(s) : NULL;
+		free(s);
+		if (!item || !cJSON_AddItemToArray(arr, item)) {
+			cJSON_Delete(item);
+			return false;
+		}
+	}
+	return arr != NULL;
+}
+
+/* tool_use as written: a word, or {"stop_at": [...]}. */
+static bool tool_use_json(cJSON *o, const hf_agent *a)
+{
+	cJSON *m;
+	if (a->tool_use != HF_TOOL_USE_STOP_AT)
+		return json_str(o, "tool_use", a->tool_use == HF_TOOL_USE_STOP_ON_FIRST
+		                                       ? "stop_on_first_tool"
+		                                       : "run_llm_again");
+	return (m = cJSON_AddObjectToObject(o, "tool_use")) && json_strv(m, "stop_at", a->stop_at, NULL);
+}
+
+/* The agent's tools as written: SERVER.TOOL, SERVER.* or NAME. */
+static bool tools_json(cJSON *o, const hf_agent *a)
+{
+	cJSON *arr = cJSON_AddArrayToObject(o, "tools");
+	size_t i;
+	for (i = 0; arr && i < a->ntools; i++) {
+		const hf_agent_tool *t = &a->tools[i];
+		char *s = t->server ? hf_asprintf("%s.%s", t->server, t->name) : hf_strdup(t->name);
+		cJSON *item = s ? cJSON_CreateString(s) : NULL;
+		free(s);
+		if (!item || !cJSON_AddItemToArray(arr, item)) {
+			cJSON_Delete(item);
+			return false;
+		}
+	}
+	return arr != NULL;
+}
+
+/* A server without the values of its env and headers (they may hold
+ * secrets, or name them): only their names. */
+static cJSON *server_json(const hf_mcp_server_conf *s)
+{
+	cJSON *o = cJSON_CreateObject();
+	bool ok = o && json_str(o, "name", s->name) &&
+	          json_str(o, "transport", s->url ? "http" : "stdio") &&
+	          json_str(o, "command", s->command) && json_str(o, "url", s->url) &&
+	          json_strv(o, "env", s->env, "=") && json_strv(o, "headers", s->headers, ":") &&
+	          (s->timeout_ms ? cJSON_AddNumberToObject(o, "timeout_ms", (double)s->timeout_ms)
+	                         : cJSON_AddNullToObject(o, "timeout_ms")) &&
+	          (s->allow ? json_strv(o, "allow", s->allow, NULL) : !!cJSON_AddNullToObject(o, "allow")) &&
+	          (s->deny ? json_strv(o, "deny", s->deny, NULL) : !!cJSON_AddNullToObject(o, "deny"));
+	if (!ok) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
 static cJSON *agent_json(const hf_graph *g, const hf_agent *a)
 {
 	cJSON *o = cJSON_CreateObject(), *hs;
@@ -131,6 +200,7 @@ static cJSON *agent_json(const hf_graph *g, const hf_agent *a)
 		if (!ok)
 			cJSON_Delete(h);
 	}
+	ok = ok && tools_json(o, a) && tool_use_json(o, a);
 	if (!ok) {
 		cJSON_Delete(o);
 		return NULL;
@@ -140,7 +210,7 @@ static cJSON *agent_json(const hf_graph *g, const hf_agent *a)
 
 static int export_json(char **out, const hf_graph *g)
 {
-	cJSON *root = cJSON_CreateObject(), *agents;
+	cJSON *root = cJSON_CreateObject(), *agents, *servers;
 	size_t i;
 	bool ok = root &&
 	          json_str(root, "entry", g->entry ? g->entry->name : NULL) &&
@@ -149,7 +219,15 @@ static int export_json(char **out, const hf_graph *g)
 	          json_str(root, "model", g->default_model) &&
 	          json_str(root, "provider", g->endpoint.provider) &&
 	          json_str(root, "compute_provider", g->endpoint.compute_provider) &&
+	          json_str(root, "tool_errors", g->tool_errors_fail ? "fail" : "tell_model") &&
+	          (servers = cJSON_AddArrayToObject(root, "mcp_servers")) &&
 	          (agents = cJSON_AddArrayToObject(root, "agents"));
+	for (i = 0; ok && i < g->nservers; i++) {
+		cJSON *s = server_json(&g->servers[i]);
+		ok = s && cJSON_AddItemToArray(servers, s);
+		if (!ok)
+			cJSON_Delete(s);
+	}
 	for (i = 0; ok && i < g->nagents; i++) {
 		cJSON *a = agent_json(g, &g->agents[i]);
 		ok = a && cJSON_AddItemToArray(agents, a);

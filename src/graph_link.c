@@ -1,10 +1,12 @@
 /*
  * graph_link.c - the checks and links that need the whole graph: unique
  * names and tool names, the default model, handoff targets,
- * tool_choice, system prompts, the entry agent and reachability.
+ * tool_choice, tools (their MCP servers, clashes with handoff tools,
+ * stop_at), system prompts, the entry agent and reachability.
  */
 #include "graph_build.h"
 
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -151,7 +153,7 @@ static void resolve_tool_choice(graph_build *b, hf_agent *a, const gb_agent *ga)
 	if (!strcmp(v->str, "auto") || !strcmp(v->str, "none")) {
 		choice = v->str;
 	} else if (!strcmp(v->str, "required")) {
-		if (a->nhandoffs)
+		if (a->nhandoffs || a->ntools)
 			choice = v->str;
 		else
 			gb_report(b, HF_SEV_ERROR, ga->file, v,
@@ -160,20 +162,146 @@ static void resolve_tool_choice(graph_build *b, hf_agent *a, const gb_agent *ga)
 		for (i = 0; i < a->nhandoffs && !choice; i++)
 			if (!strcmp(v->str, a->handoffs[i]->name) || !strcmp(v->str, a->handoffs[i]->tool_name))
 				choice = a->handoffs[i]->tool_name;
+		for (i = 0; i < a->ntools && !choice; i++) /* a function tool named in tools: */
+			if (!strcmp(v->str, a->tools[i].name))
+				choice = a->tools[i].name;
 		if (!choice)
 			gb_report(b, HF_SEV_ERROR, ga->file, v,
 			          "tool_choice must be auto, required, none or one of this agent's "
-			          "handoffs, not '%s'", v->str);
+			          "%s, not '%s'", a->ntools ? "handoffs or tools" : "handoffs", v->str);
 	}
 	a->settings.tool_choice = dup_or_null(b, choice);
 }
 
-static void finish_agents(graph_build *b)
+/* Report at a line and column of `file` (a tool entry keeps only those). */
+static void report_at(graph_build *b, const char *file, int line, int col, const char *fmt, ...)
+	HF_PRINTF(5, 6);
+static void report_at(graph_build *b, const char *file, int line, int col, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	if (hf_diag_addv(b->d, HF_SEV_ERROR, file, line, col, fmt, ap))
+		b->oom = true;
+	va_end(ap);
+}
+
+static void unknown_server(graph_build *b, const char *file, const hf_agent_tool *t,
+                           const char **servers)
+{
+	const hf_graph *g = b->g;
+	const char *near = NULL;
+	if (!g->nservers) {
+		report_at(b, file, t->line, t->col,
+		          "unknown MCP server '%s' (in '%s.%s'); declare it under 'mcp_servers:' in the "
+		          "graph file (handoff.yaml)", t->server, t->server, t->name);
+		return;
+	}
+	if (servers && b->suggest_budget >= g->nservers) {
+		b->suggest_budget -= g->nservers;
+		near = hf_diag_nearest(t->server, servers, g->nservers);
+	}
+	if (near)
+		report_at(b, file, t->line, t->col,
+		          "unknown MCP server '%s' (in '%s.%s'); did you mean '%s'?", t->server,
+		          t->server, t->name, near);
+	else
+		report_at(b, file, t->line, t->col,
+		          "unknown MCP server '%s' (in '%s.%s'); no server under 'mcp_servers:' has "
+		          "that name", t->server, t->server, t->name);
+}
+
+/* The tool of agent a the model knows as `name`, or NULL; *any_all says
+ * whether a SERVER.* entry could offer more. */
+static const hf_agent_tool *tool_named(const hf_agent *a, const char *name, bool *any_all)
 {
 	size_t i;
-	for (i = 0; i < b->g->nagents; i++) {
+	*any_all = false;
+	for (i = 0; i < a->ntools; i++) {
+		if (!strcmp(a->tools[i].name, name))
+			return &a->tools[i];
+		*any_all = *any_all || !strcmp(a->tools[i].name, "*");
+	}
+	return NULL;
+}
+
+/* An agent's tools: servers declared, no name of a handoff tool, stop_at
+ * names among the tools. Bare names (C callbacks) and what SERVER.* offers
+ * are known only to a tool set (hf_tools_start checks them). */
+static void check_tools(graph_build *b, const hf_agent *a, const gb_agent *ga,
+                        const char **servers)
+{
+	const hf_graph *g = b->g;
+	const char **names = NULL;
+	size_t i, j, n = 0;
+	bool any_all;
+
+	for (i = 0; i < a->ntools; i++) {
+		const hf_agent_tool *t = &a->tools[i];
+		for (j = 0; t->server && j < g->nservers && strcmp(g->servers[j].name, t->server); j++)
+			;
+		if (t->server && j == g->nservers)
+			unknown_server(b, ga->file, t, servers);
+		for (j = 0; j < a->nhandoffs; j++)
+			if (!strcmp(t->name, a->handoffs[j]->tool_name))
+				report_at(b, ga->file, t->line, t->col,
+				          "tool '%s%s%s' has the name of the handoff tool '%s' (the handoff "
+				          "to '%s'); the model could not tell them apart: rename one",
+				          t->server ? t->server : "", t->server ? "." : "", t->name,
+				          a->handoffs[j]->tool_name, a->handoffs[j]->name);
+	}
+	for (i = 0; ga->stop_at && i < ga->stop_at->nkids && !b->oom; i++) {
+		const gy_node *s = ga->stop_at->kids[i];
+		const char *near;
+		if (tool_named(a, s->str, &any_all) || any_all)
+			continue; /* SERVER.* may offer it: hf_tools_start checks */
+		if (!a->ntools) {
+			gb_report(b, HF_SEV_ERROR, ga->file, s,
+			          "stop_at names '%s', but agent '%s' has no tools", s->str, a->name);
+			continue;
+		}
+		if (!names && !(names = hf_calloc(a->ntools, sizeof(*names)))) {
+			b->oom = true;
+			break;
+		}
+		for (n = 0; n < a->ntools; n++)
+			names[n] = a->tools[n].name;
+		near = hf_diag_nearest(s->str, names, n);
+		if (near)
+			gb_report(b, HF_SEV_ERROR, ga->file, s,
+			          "stop_at names '%s', which is not a tool of agent '%s'; did you "
+			          "mean '%s'?", s->str, a->name, near);
+		else
+			gb_report(b, HF_SEV_ERROR, ga->file, s,
+			          "stop_at names '%s', which is not a tool of agent '%s'", s->str,
+			          a->name);
+	}
+	free(names);
+}
+
+/* MCP server names, for "did you mean" (owned array of borrowed names). */
+static const char **server_names(graph_build *b)
+{
+	const char **names;
+	size_t i;
+	if (!b->g->nservers)
+		return NULL;
+	if (!(names = hf_calloc(b->g->nservers, sizeof(*names)))) {
+		b->oom = true;
+		return NULL;
+	}
+	for (i = 0; i < b->g->nservers; i++)
+		names[i] = b->g->servers[i].name;
+	return names;
+}
+
+static void finish_agents(graph_build *b)
+{
+	const char **servers = server_names(b);
+	size_t i;
+	for (i = 0; i < b->g->nagents && !b->oom; i++) {
 		hf_agent *a = &b->g->agents[i];
 		resolve_tool_choice(b, a, &b->agents[i]);
+		check_tools(b, a, &b->agents[i], servers);
 		if (a->handoff_prompt && a->instructions) {
 			/* prefix, blank line, instructions (memcpy: this runs per agent) */
 			size_t np = strlen(hf_handoff_prompt_prefix), ni = strlen(a->instructions);
@@ -189,6 +317,7 @@ static void finish_agents(graph_build *b)
 			                                                    : a->instructions);
 		}
 	}
+	free(servers);
 }
 
 static void find_entry(graph_build *b, const char *source, const char **names)

@@ -283,6 +283,7 @@ int hf_graph_load(hf_graph **out, const char *path, hf_diag **diags, hf_error *e
 		              strerror(errno));
 	if ((rc = build_init(&b, path, err)))
 		return rc;
+	b.from_files = true;
 	if (S_ISDIR(st.st_mode))
 		add_dir(&b, path);
 	else

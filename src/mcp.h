@@ -46,7 +46,8 @@ void hf_mcp_tools_release(hf_mcp_tools *t);
  * with "\n", other blocks described ("[image: image/png, 1234 bytes]",
  * "[resource: URI]" with its text when embedded), structuredContent as
  * JSON text when no text block came. code: HF_OK (is_error false: a
- * result; true: the server's isError result), or a failure with err
+ * result; true: the server's isError result, or its JSON-RPC error answer
+ * such as "error -32602: Unknown tool"), or a failure with err
  * naming server and tool: HF_ENET (the server died or could not be
  * reached), HF_ELIMIT (a reply over the limit), HF_EPROTOCOL (not MCP),
  * HF_ECANCELLED (hf_mcp_host_cancel), HF_ENET with "timed out" (timeout). */

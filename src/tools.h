@@ -22,6 +22,9 @@ struct hf_tool_sink {
 /* The request parts of agent `a` with its function tools bound by `ts`
  * (handoff tools after the function tools, as the Agents SDK sends them),
  * for hf_chat_body_join. *out stays valid until hf_tools_wire_release.
+ * An agent without `tools:` gets its own cached parts (no allocation). A
+ * server's re-list (tools/list_changed) is picked up here: the agent's
+ * binding is rebuilt when a server's tool list changed generation.
  * Errors: HF_ECONFIG (ts not started, or not for this graph), HF_ENOMEM. */
 int hf_tools_wire(const hf_agent_wire **out, hf_tools *ts, const hf_agent *a, hf_error *err);
 void hf_tools_wire_release(hf_tools *ts, const hf_agent_wire *w);
@@ -53,5 +56,21 @@ void hf_tool_call_release(hf_tool_call *call);
 /* The index of the call in its reply, as set by the turn. */
 void hf_tool_call_set_index(hf_tool_call *call, size_t index);
 size_t hf_tool_call_index(const hf_tool_call *call);
+
+/* For drivers' queues: the sink the call posts to, and a link the sink
+ * may use between post and delivery (one queue at a time). */
+hf_tool_sink *hf_tool_call_sink(const hf_tool_call *call);
+hf_tool_call **hf_tool_call_link(hf_tool_call *call);
+
+/* Whether `name` is a function tool offered to agent `a` now (ts may be
+ * NULL: none is); *origin (may be NULL) gets its MCP server's name
+ * (borrowed from the graph) or NULL for a C callback. */
+bool hf_tools_offers(hf_tools *ts, const hf_agent *a, const char *name, const char **origin);
+
+/* Calls of one reply outstanding at once (hf_tools_options.max_concurrency). */
+size_t hf_tools_concurrency(const hf_tools *ts);
+
+/* The graph the set was made for. */
+const hf_graph *hf_tools_graph(const hf_tools *ts);
 
 #endif

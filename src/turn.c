@@ -11,12 +11,24 @@
  *    the model saying so);
  *  - missing or empty call ids: generated, consistent in history;
  *  - max_turns model calls per user turn; a handoff that repeats a hop
- *    already taken in this turn (A→B→A→B) stops as a loop.
+ *    already taken in this turn (A→B→A→B) stops as a loop;
+ *  - function tools (the Agents SDK's loop): the calls of one reply run
+ *    (HF_TURN_TOOLS: the driver waits for their results), their results
+ *    go back as tool messages in call order, then a handoff of the same
+ *    reply is followed (the first; others answered as above), else the
+ *    agent's tool_use decides: the same agent is called again
+ *    (run_llm_again), or the first tool's output (stop_on_first_tool) /
+ *    the first output of a tool named in stop_at is the final answer. Like
+ *    the SDK, such an answer adds no assistant message: the stored turn
+ *    ends with the tool message, which is valid history for the next
+ *    user message. A failed tool is told to the model unless the graph
+ *    says tool_errors: fail (then the turn fails with HF_ETOOL).
  */
 #include "turn.h"
 
 #include "text.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +39,16 @@
 typedef struct hop {
 	const hf_agent *from, *to;
 } hop;
+
+/* What a call of the reply being answered is. */
+enum { CALL_HANDOFF, CALL_FUNCTION, CALL_UNKNOWN };
+
+typedef struct tool_slot {
+	int kind;
+	const char *origin;      /* FUNCTION: its MCP server, or NULL */
+	hf_tool_call *call;      /* FUNCTION: the turn's reference once started */
+	bool done;
+} tool_slot;
 
 struct hf_turn {
 	const hf_graph *g;
@@ -46,6 +68,16 @@ struct hf_turn {
 	char *answer;
 	unsigned long id_seq;    /* for generated call ids */
 	bool finished;           /* DONE or ERROR reported */
+	const hf_agent_wire *wire; /* the last request's parts, from the tool set */
+	/* The reply whose function tools run (HF_TURN_TOOLS until finished). */
+	hf_reply_call *rcalls;
+	size_t nrcalls;
+	tool_slot *slots;
+	size_t next_start;       /* the first call not started yet */
+	size_t outstanding;      /* started, result not in */
+	const hf_agent *target;  /* the reply's first handoff, or NULL */
+	size_t winner;
+	hf_tool_sink *sink;
 };
 
 /* ---- events ---- */
@@ -118,11 +150,29 @@ static const hf_agent *start_agent(hf_turn *t)
 	return a;
 }
 
+int hf_run_options_copy(hf_run_options *dst, const hf_run_options *src, hf_error *err)
+{
+	hf_run_options defaults = HF_RUN_OPTIONS_INIT;
+	*dst = defaults;
+	if (!src)
+		return HF_OK;
+	if (src->version == 1) { /* before `tools`: copy only what a version 1 struct has */
+		memcpy(dst, src, offsetof(hf_run_options, tools));
+		dst->tools = NULL;
+		return HF_OK;
+	}
+	if (src->version != HF_RUN_OPTIONS_VERSION)
+		return hf_err(err, HF_EINVAL, "hf_run_options version %u is not supported (expected %u)",
+		              src->version, HF_RUN_OPTIONS_VERSION);
+	*dst = *src;
+	return HF_OK;
+}
+
 int hf_turn_new(hf_turn **out, const hf_graph *g, hf_session *s, hf_store *st,
                 const char *input, const hf_run_options *opts, const hf_endpoint *ep,
                 hf_error *err)
 {
-	hf_run_options defaults = HF_RUN_OPTIONS_INIT;
+	hf_run_options o;
 	hf_turn *t;
 	char *text = NULL;
 	cJSON *user;
@@ -131,9 +181,8 @@ int hf_turn_new(hf_turn **out, const hf_graph *g, hf_session *s, hf_store *st,
 	*out = NULL;
 	if (!g || !s || !input || !ep)
 		return hf_err(err, HF_EINVAL, "hf_turn_new: graph, session, input and endpoint are required");
-	if (opts && opts->version != HF_RUN_OPTIONS_VERSION)
-		return hf_err(err, HF_EINVAL, "hf_run_options version %u is not supported (expected %u)",
-		              opts->version, HF_RUN_OPTIONS_VERSION);
+	if ((rc = hf_run_options_copy(&o, opts, err)))
+		return rc;
 	rc = hf_text_normalize_input(&text, input, strlen(input),
 	                             opts && opts->max_input_bytes ? opts->max_input_bytes
 	                                                           : DEFAULT_MAX_INPUT,
@@ -153,7 +202,7 @@ int hf_turn_new(hf_turn **out, const hf_graph *g, hf_session *s, hf_store *st,
 	t->s = s;
 	t->st = st;
 	t->ep = ep;
-	t->opts = opts ? *opts : defaults;
+	t->opts = o;
 	t->max_turns = t->opts.max_turns > 0 ? t->opts.max_turns : g->max_turns;
 	t->agent = start_agent(t);
 	if ((rc = emit_agent(t, NULL, t->agent, err))) {
@@ -164,10 +213,30 @@ int hf_turn_new(hf_turn **out, const hf_graph *g, hf_session *s, hf_store *st,
 	return HF_OK;
 }
 
+/* Release the calls of the reply whose tools ran, and the reply's calls. */
+static void clear_tools(hf_turn *t)
+{
+	hf_reply r = { 0 };
+	size_t i;
+	for (i = 0; t->slots && i < t->nrcalls; i++)
+		hf_tool_call_release(t->slots[i].call);
+	free(t->slots);
+	t->slots = NULL;
+	r.calls = t->rcalls;
+	r.ncalls = t->nrcalls;
+	hf_chat_reply_dispose(&r);
+	t->rcalls = NULL;
+	t->nrcalls = t->next_start = t->outstanding = 0;
+	t->target = NULL;
+}
+
 void hf_turn_free(hf_turn *t)
 {
 	if (!t)
 		return;
+	hf_turn_tools_cancel(t);
+	clear_tools(t);
+	hf_tools_wire_release(t->opts.tools, t->wire);
 	hf_msglist_dispose(&t->turn);
 	free(t->hops);
 	free(t->body);
@@ -232,8 +301,23 @@ int hf_turn_request(hf_turn *t, hf_call_spec *spec, hf_error *err)
 		              "max turns (%d) exceeded: the agents made %d model calls in this "
 		              "turn without a final answer (last agent: '%s')",
 		              t->max_turns, t->calls, a->name);
-	if ((rc = hf_chat_agent_wire_get(&w, a, err)))
+	if (a->ntools) {
+		if (!t->opts.tools)
+			return hf_err(err, HF_ECONFIG,
+			              "agent '%s' has tools (`tools:` in %s) but the turn was given no tool "
+			              "set: start one (hf_tools_new, hf_tools_start) and pass it as "
+			              "hf_run_options.tools", a->name, a->file ? a->file : "its file");
+		if (hf_tools_graph(t->opts.tools) != t->g)
+			return hf_err(err, HF_ECONFIG, "hf_run_options.tools was made for another graph "
+			              "than the turn's (hf_tools_new)");
+		hf_tools_wire_release(t->opts.tools, t->wire);
+		t->wire = NULL;
+		if ((rc = hf_tools_wire(&t->wire, t->opts.tools, a, err)))
+			return rc;
+		w = t->wire;
+	} else if ((rc = hf_chat_agent_wire_get(&w, a, err))) {
 		return rc;
+	}
 	/* Message texts: the history's are kept by the session, the turn's here. */
 	if (!(texts = hf_calloc(nhist + hf_msglist_count(&t->turn), sizeof(*texts))))
 		goto oom;
@@ -385,73 +469,107 @@ static int take_hop(hf_turn *t, const hf_agent *to, hf_error *err)
 	return HF_OK;
 }
 
-static void offered_tools(const hf_agent *a, char *buf, size_t cap)
+typedef struct offered_buf {
+	char *buf;
+	size_t cap, n;
+} offered_buf;
+
+static void offered_add(offered_buf *o, const char *name)
 {
-	size_t i, n = 0;
-	buf[0] = '\0';
-	if (!a->nhandoffs) {
-		snprintf(buf, cap, "it offers no tools");
-		return;
-	}
-	n = (size_t)snprintf(buf, cap, "it offers: ");
-	for (i = 0; i < a->nhandoffs && n < cap; i++)
-		n += (size_t)snprintf(buf + n, cap - n, "%s%s", i ? ", " : "", a->handoffs[i]->tool_name);
+	if (o->n < o->cap)
+		o->n += (size_t)snprintf(o->buf + o->n, o->cap - o->n, "%s%s",
+		                         o->n > strlen("it offers: ") ? ", " : "", name);
 }
 
-/* Tool calls in a reply: answer every call, follow the first handoff. */
-static int apply_calls(hf_turn *t, hf_reply *r, hf_error *err)
+static int offered_fn(const hf_tool_info *info, void *payload)
 {
-	const hf_agent *target = NULL;
-	size_t i, winner = 0;
+	offered_add(payload, info->name);
+	return 0;
+}
+
+/* "it offers: f, g, transfer_to_x" for the unknown-tool error. */
+static void offered_tools(const hf_turn *t, char *buf, size_t cap)
+{
+	const hf_agent *a = t->agent;
+	offered_buf o = { buf, cap, 0 };
+	size_t i;
+	o.n = (size_t)snprintf(buf, cap, "it offers: ");
+	if (a->ntools && t->opts.tools)
+		hf_tools_list(t->opts.tools, a, offered_fn, &o, NULL);
+	for (i = 0; i < a->nhandoffs; i++)
+		offered_add(&o, a->handoffs[i]->tool_name);
+	if (o.n == strlen("it offers: "))
+		snprintf(buf, cap, "it offers no tools");
+}
+
+/* What call i of a reply is; *origin for a function tool. */
+static int call_kind(const hf_turn *t, const hf_reply_call *c, const char **origin)
+{
+	*origin = NULL;
+	if (handoff_target(t->agent, c->name))
+		return CALL_HANDOFF;
+	if (t->agent->ntools && hf_tools_offers(t->opts.tools, t->agent, c->name, origin))
+		return CALL_FUNCTION;
+	return CALL_UNKNOWN;
+}
+
+static int add_tool_message(hf_turn *t, const char *id, const char *text, hf_error *err)
+{
+	if (add_message(t, hf_msg_tool(id, text)))
+		return hf_err(err, HF_ENOMEM, "out of memory");
+	return HF_OK;
+}
+
+/* The tool messages answering every call of the reply, in call order
+ * (function results and unknown tools), then the ignored handoffs, then
+ * the first handoff, which the turn follows (HANDOFF and AGENT events). */
+static int answer_calls(hf_turn *t, const hf_reply_call *calls, size_t n, const tool_slot *slots,
+                        const hf_agent *target, size_t winner, hf_error *err)
+{
 	char *transfer;
+	size_t i;
 	int rc;
 
-	if (fill_call_ids(t, r))
-		return hf_err(err, HF_ENOMEM, "out of memory");
-	for (i = 0; i < r->ncalls; i++) {
-		const hf_agent *to = handoff_target(t->agent, r->calls[i].name);
-		if (!to && t->opts.tool_not_found != HF_TOOL_NOT_FOUND_TELL_MODEL) {
-			char offered[512];
-			offered_tools(t->agent, offered, sizeof(offered));
-			return hf_err(err, HF_ETOOL,
-			              "agent '%s' called tool '%s', which it was not offered (%s)",
-			              t->agent->name, r->calls[i].name, offered);
-		}
-		if (to && !target) {
-			target = to;
-			winner = i;
+	for (i = 0; i < n; i++) {
+		const char *origin;
+		int kind = slots ? slots[i].kind : call_kind(t, &calls[i], &origin);
+		if (kind == CALL_FUNCTION) {
+			const char *text;
+			bool is_error;
+			hf_event ev = { .type = HF_EVENT_TOOL_RESULT, .tool_name = calls[i].name,
+				        .call_id = calls[i].id };
+			hf_tool_call_result(slots[i].call, &text, &is_error, &ev.tool_origin);
+			ev.text = text;
+			ev.text_len = strlen(text);
+			ev.tool_error = is_error;
+			if ((rc = emit_or_cancel(t, &ev, err)) ||
+			    (rc = add_tool_message(t, calls[i].id, text, err)))
+				return rc;
+		} else if (kind == CALL_UNKNOWN) {
+			char *msg = hf_asprintf("Tool '%s' not found.", calls[i].name);
+			rc = msg ? add_tool_message(t, calls[i].id, msg, err)
+			         : hf_err(err, HF_ENOMEM, "out of memory");
+			free(msg);
+			if (rc)
+				return rc;
 		}
 	}
-	if (target && (rc = take_hop(t, target, err)))
-		return rc;
-	if (add_message(t, hf_msg_assistant(r->content, r->calls, r->ncalls)))
-		return hf_err(err, HF_ENOMEM, "out of memory");
-	/* Ordinary (unknown) tools first, then ignored handoffs, then the winner. */
-	for (i = 0; i < r->ncalls; i++) {
-		if (handoff_target(t->agent, r->calls[i].name))
-			continue;
-		char *msg = hf_asprintf("Tool '%s' not found.", r->calls[i].name);
-		rc = msg ? add_message(t, hf_msg_tool(r->calls[i].id, msg)) : HF_ENOMEM;
-		free(msg);
-		if (rc)
-			return hf_err(err, HF_ENOMEM, "out of memory");
-	}
-	for (i = 0; i < r->ncalls; i++) {
-		if (i == winner || !handoff_target(t->agent, r->calls[i].name))
-			continue;
-		if (add_message(t, hf_msg_tool(r->calls[i].id, MULTI_HANDOFF_TEXT)))
-			return hf_err(err, HF_ENOMEM, "out of memory");
+	for (i = 0; target && i < n; i++) {
+		if (i != winner && handoff_target(t->agent, calls[i].name) &&
+		    (rc = add_tool_message(t, calls[i].id, MULTI_HANDOFF_TEXT, err)))
+			return rc;
 	}
 	if (!target)
 		return HF_TURN_NEXT;
 	transfer = transfer_message(target->name);
-	rc = transfer ? add_message(t, hf_msg_tool(r->calls[winner].id, transfer)) : HF_ENOMEM;
+	rc = transfer ? add_tool_message(t, calls[winner].id, transfer, err)
+	              : hf_err(err, HF_ENOMEM, "out of memory");
 	free(transfer);
 	if (rc)
-		return hf_err(err, HF_ENOMEM, "out of memory");
+		return rc;
 	{
 		hf_event ev = { .type = HF_EVENT_HANDOFF, .from = t->agent->name, .to = target->name,
-			        .tool_name = r->calls[winner].name, .call_id = r->calls[winner].id };
+			        .tool_name = calls[winner].name, .call_id = calls[winner].id };
 		if ((rc = emit_or_cancel(t, &ev, err)))
 			return rc;
 	}
@@ -460,13 +578,60 @@ static int apply_calls(hf_turn *t, hf_reply *r, hf_error *err)
 	return rc ? rc : HF_TURN_NEXT;
 }
 
-static int finish(hf_turn *t, hf_reply *r, hf_error *err)
+/* Tool calls in a reply: answer every call, follow the first handoff;
+ * function tools first run (HF_TURN_TOOLS). */
+static int apply_calls(hf_turn *t, hf_reply *r, hf_error *err)
+{
+	const hf_agent *target = NULL;
+	size_t i, winner = 0, nfn = 0;
+	int rc;
+
+	if (fill_call_ids(t, r))
+		return hf_err(err, HF_ENOMEM, "out of memory");
+	for (i = 0; i < r->ncalls; i++) {
+		const char *origin;
+		int kind = call_kind(t, &r->calls[i], &origin);
+		if (kind == CALL_UNKNOWN && t->opts.tool_not_found != HF_TOOL_NOT_FOUND_TELL_MODEL) {
+			char offered[512];
+			offered_tools(t, offered, sizeof(offered));
+			return hf_err(err, HF_ETOOL,
+			              "agent '%s' called tool '%s', which it was not offered (%s)",
+			              t->agent->name, r->calls[i].name, offered);
+		}
+		nfn += kind == CALL_FUNCTION;
+		if (kind == CALL_HANDOFF && !target) {
+			target = handoff_target(t->agent, r->calls[i].name);
+			winner = i;
+		}
+	}
+	if (target && (rc = take_hop(t, target, err)))
+		return rc;
+	if (add_message(t, hf_msg_assistant(r->content, r->calls, r->ncalls)))
+		return hf_err(err, HF_ENOMEM, "out of memory");
+	if (!nfn)
+		return answer_calls(t, r->calls, r->ncalls, NULL, target, winner, err);
+	/* Function tools: keep the calls while they run. */
+	if (!(t->slots = hf_calloc(r->ncalls, sizeof(*t->slots))))
+		return hf_err(err, HF_ENOMEM, "out of memory");
+	for (i = 0; i < r->ncalls; i++)
+		t->slots[i].kind = call_kind(t, &r->calls[i], &t->slots[i].origin);
+	t->rcalls = r->calls;
+	t->nrcalls = r->ncalls;
+	r->calls = NULL;
+	r->ncalls = 0;
+	t->next_start = t->outstanding = 0;
+	t->target = target;
+	t->winner = winner;
+	return HF_TURN_TOOLS;
+}
+
+/* The final answer `text`: MESSAGE, the commit, DONE. */
+static int commit_answer(hf_turn *t, const char *text, hf_error *err)
 {
 	hf_event ev = { .type = HF_EVENT_MESSAGE };
 	int rc;
 
-	if (add_message(t, hf_msg_assistant(r->content, NULL, 0)) ||
-	    !(t->answer = hf_strdup(r->content)))
+	if (!(t->answer = hf_strdup(text)))
 		return hf_err(err, HF_ENOMEM, "out of memory");
 	ev.text = t->answer;
 	ev.text_len = strlen(t->answer);
@@ -480,6 +645,147 @@ static int finish(hf_turn *t, hf_reply *r, hf_error *err)
 	t->finished = true;
 	emit(t, &ev);
 	return HF_TURN_DONE;
+}
+
+static int finish(hf_turn *t, hf_reply *r, hf_error *err)
+{
+	if (add_message(t, hf_msg_assistant(r->content, NULL, 0)))
+		return hf_err(err, HF_ENOMEM, "out of memory");
+	return commit_answer(t, r->content, err);
+}
+
+/* ---- function tools ---- */
+
+/* Under tool_errors: fail, a failed call ends the turn. */
+static int check_failed(hf_turn *t, size_t i, hf_error *err)
+{
+	const char *text;
+	bool is_error;
+	size_t skip = strlen("An error occurred while running the tool. Please try again. Error: ");
+	if (!t->g->tool_errors_fail)
+		return HF_OK;
+	hf_tool_call_result(t->slots[i].call, &text, &is_error, NULL);
+	if (!is_error)
+		return HF_OK;
+	if (!strncmp(text, "An error occurred while running the tool. Please try again. Error: ", skip))
+		text += skip;
+	return hf_err(err, HF_ETOOL, "tool '%s' of agent '%s' failed (tool_errors: fail): %s",
+	              t->rcalls[i].name, t->agent->name, text);
+}
+
+/* A started call's end: fail the turn or go on. */
+static int turn_tools_failed(hf_turn *t, int rc, hf_error *err)
+{
+	hf_turn_tools_cancel(t);
+	hf_turn_fail(t, err);
+	return rc;
+}
+
+/* Start calls in order while fewer than the concurrency limit are out. */
+static int start_more(hf_turn *t, hf_error *err)
+{
+	size_t limit = hf_tools_concurrency(t->opts.tools);
+	int rc;
+	for (; t->next_start < t->nrcalls; t->next_start++) {
+		size_t i = t->next_start;
+		tool_slot *sl = &t->slots[i];
+		const hf_reply_call *c = &t->rcalls[i];
+		hf_event ev = { .type = HF_EVENT_TOOL_CALL, .tool_name = c->name, .call_id = c->id,
+			        .text = c->arguments, .text_len = strlen(c->arguments),
+			        .tool_origin = sl->origin };
+		bool done;
+		if (sl->kind != CALL_FUNCTION)
+			continue;
+		if (t->outstanding >= (limit ? limit : 1))
+			break;
+		if ((rc = emit_or_cancel(t, &ev, err)))
+			return turn_tools_failed(t, rc, err);
+		if ((rc = hf_tools_call(&sl->call, &done, t->opts.tools, t->agent, c,
+		                        hf_session_id(t->s), t->opts.payload, t->sink, err)))
+			return turn_tools_failed(t, rc, err);
+		hf_tool_call_set_index(sl->call, i);
+		if (!done) {
+			t->outstanding++;
+			continue;
+		}
+		sl->done = true;
+		if ((rc = check_failed(t, i, err))) {
+			t->next_start++;
+			return turn_tools_failed(t, rc, err);
+		}
+	}
+	return (int)t->outstanding;
+}
+
+int hf_turn_tools_start(hf_turn *t, hf_tool_sink *sink, hf_error *err)
+{
+	t->sink = sink;
+	return start_more(t, err);
+}
+
+int hf_turn_tool_done(hf_turn *t, hf_tool_call *call, hf_error *err)
+{
+	size_t i = hf_tool_call_index(call);
+	int rc;
+	if (!t->slots || i >= t->nrcalls || t->slots[i].call != call || t->slots[i].done) {
+		hf_tool_call_release(call); /* not one of this reply's (cannot happen) */
+		return (int)t->outstanding;
+	}
+	t->slots[i].done = true;
+	t->outstanding--;
+	hf_tool_call_release(call); /* the sink's reference; the slot keeps the turn's */
+	if ((rc = check_failed(t, i, err)))
+		return turn_tools_failed(t, rc, err);
+	return start_more(t, err);
+}
+
+static bool named_in(char *const *names, const char *name)
+{
+	for (; names && *names; names++)
+		if (!strcmp(*names, name))
+			return true;
+	return false;
+}
+
+/* The output that ends the turn under the agent's tool_use, or NULL. */
+static const char *tool_use_answer(const hf_turn *t)
+{
+	const hf_agent *a = t->agent;
+	size_t i;
+	for (i = 0; i < t->nrcalls; i++) {
+		const char *text;
+		if (t->slots[i].kind != CALL_FUNCTION)
+			continue;
+		if (a->tool_use == HF_TOOL_USE_STOP_ON_FIRST ||
+		    (a->tool_use == HF_TOOL_USE_STOP_AT && named_in(a->stop_at, t->rcalls[i].name))) {
+			hf_tool_call_result(t->slots[i].call, &text, NULL, NULL);
+			return text;
+		}
+	}
+	return NULL;
+}
+
+int hf_turn_tools_finish(hf_turn *t, hf_error *err)
+{
+	const char *final = NULL;
+	int rc;
+	rc = answer_calls(t, t->rcalls, t->nrcalls, t->slots, t->target, t->winner, err);
+	if (rc == HF_TURN_NEXT && !t->target && (final = tool_use_answer(t)))
+		rc = commit_answer(t, final, err);
+	clear_tools(t);
+	if (rc < 0)
+		hf_turn_fail(t, err);
+	return rc;
+}
+
+void hf_turn_tools_cancel(hf_turn *t)
+{
+	size_t i;
+	for (i = 0; t->slots && i < t->nrcalls; i++)
+		if (t->slots[i].call && !t->slots[i].done)
+			hf_tool_call_cancel(t->slots[i].call);
+	t->outstanding = 0;
+	t->next_start = t->nrcalls;
 }
 
 /* A reply without text or tool call: a refusal, a token limit, … */

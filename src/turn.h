@@ -26,6 +26,10 @@ typedef struct hf_turn hf_turn;
 #define HF_TURN_DONE 0 /* the turn finished and was committed */
 #define HF_TURN_TOOLS 2 /* the reply called function tools: run them */
 
+/* Copy run options (NULL: defaults) into *dst: version 2, or version 1
+ * (which has no `tools`: NULL). HF_EINVAL for another version. */
+int hf_run_options_copy(hf_run_options *dst, const hf_run_options *src, hf_error *err);
+
 /* Prepare a turn: checks and normalises the input, picks the starting agent
  * (emitting AGENT, and a warning when the holding agent left the graph).
  * Graph, session and store are borrowed and must outlive the turn; opts is

@@ -341,6 +341,10 @@ class Report:
              "parsed_ratio", 1, None, None, "", None),
             ("handoff mock: requests/s (one thread, 64 connections)", "mock-rps", "mock_rps",
              "rps", 1, ">=", 20000, "≥ 20,000", None),
+            ("MCP tools/call over stdio, calls/s (one thread, 64 in flight)", "mcp",
+             "mcp_stdio", "calls_per_s", 1, ">=", 20000, "≥ 20,000", None),
+            ("MCP tools/call over stdio: handoff CPU µs per call (extra)", "mcp", "mcp_stdio",
+             "cpu_us_per_call", 1, None, None, "", None),
             ("handoff mock: server CPU µs per request (extra)", "mock-rps", "mock_rps",
              "server_cpu_us_per_req", 1, None, None, "", None),
         ]

@@ -1,11 +1,13 @@
 /*
  * mock_script.c - what the mock model answers: the default routing model
  * (route to the agent of the user's language, hand back to the router when
- * the user switches language, otherwise answer in that language) and the
- * scenario file that scripts exact replies instead.
+ * the user switches language, else route by topic words, otherwise answer
+ * in that language) and the scenario file that scripts exact replies
+ * instead.
  */
 #include "mock_internal.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -14,23 +16,6 @@
 
 #define TRANSFER_PREFIX "transfer_to_"
 #define MAX_TOOLS 128
-
-int mock_reply_add_call(hf_reply *r, const char *id, const char *name, const char *args)
-{
-	hf_reply_call *calls = hf_realloc(r->calls, (r->ncalls + 1) * sizeof(*calls));
-	hf_reply_call *c;
-	if (!calls)
-		return HF_ENOMEM;
-	r->calls = calls;
-	c = &calls[r->ncalls];
-	c->id = id ? hf_strdup(id) : NULL;
-	c->name = hf_strdup(name);
-	c->arguments = hf_strdup(args ? args : "{}");
-	r->ncalls++;
-	if ((id && !c->id) || !c->name || !c->arguments)
-		return HF_ENOMEM;
-	return HF_OK;
-}
 
 static int add_numbered_call(hf_reply *r, const char *name, _Atomic unsigned long *next_call)
 {
@@ -134,6 +119,93 @@ static const char *transfer_for(const cJSON *request, const char **transfers, si
 	return NULL;
 }
 
+/* ---- topic words ---- */
+
+#define TOPIC_MIN 4 /* shorter words never count */
+
+/* Words of four letters or more that say nothing about a topic. */
+static const char *const topic_stop[] = {
+	"about", "agent", "answer", "answers", "asks", "call", "calls", "conversation", "could",
+	"does", "from", "handle", "handles", "have", "hello", "help", "here", "into", "just",
+	"know", "like", "need", "please", "question", "questions", "should", "some", "tell",
+	"than", "thank", "thanks", "that", "their", "them", "then", "there", "they", "this",
+	"transfer", "user", "users", "want", "what", "when", "where", "which", "will", "with",
+	"would", "your", NULL
+};
+
+/* The next word of s (ASCII letters and digits, lower-cased into w, cap
+ * bytes) of TOPIC_MIN letters or more that is not a stop word; advances *s.
+ * False at the end. */
+static bool next_topic_word(const char **s, char *w, size_t cap)
+{
+	while (**s) {
+		size_t n = 0, i;
+		bool stop = false;
+		while (**s && !isalnum((unsigned char)**s))
+			(*s)++;
+		while (isalnum((unsigned char)**s)) {
+			if (n + 1 < cap)
+				w[n++] = (char)tolower((unsigned char)**s);
+			(*s)++;
+		}
+		w[n] = '\0';
+		for (i = 0; topic_stop[i] && !stop; i++)
+			stop = !strcmp(w, topic_stop[i]);
+		if (n >= TOPIC_MIN && !stop)
+			return true;
+	}
+	return false;
+}
+
+/* How many of the user's topic words the text names: equal, or one the
+ * start of the other ("order" and "orders"). */
+static int topic_score(const char *user, const char *text)
+{
+	char uw[64], tw[64];
+	const char *u = user;
+	int score = 0;
+	if (!text)
+		return 0;
+	while (next_topic_word(&u, uw, sizeof(uw))) {
+		const char *t = text;
+		while (next_topic_word(&t, tw, sizeof(tw))) {
+			size_t n = strlen(uw) < strlen(tw) ? strlen(uw) : strlen(tw);
+			if (!strncmp(uw, tw, n)) {
+				score++;
+				break;
+			}
+		}
+	}
+	return score;
+}
+
+/* The transfer tool whose name (after transfer_to_) and description (its
+ * first 500 bytes or so) together name the most of the user's topic words;
+ * NULL on none or a tie. */
+static const char *transfer_by_topic(const cJSON *request, const char **transfers, size_t n,
+                                     const char *user)
+{
+	const char *best = NULL;
+	int top = 0, i;
+	bool tie = false;
+	for (i = 0; user && i < (int)n; i++) {
+		const char *desc = tool_description(request, transfers[i]);
+		char about[512];
+		int score;
+		snprintf(about, sizeof(about), "%s %s", transfers[i] + sizeof(TRANSFER_PREFIX) - 1,
+		         desc ? desc : "");
+		score = topic_score(user, about);
+		if (score > top) {
+			top = score;
+			best = transfers[i];
+			tie = false;
+		} else if (score && score == top) {
+			tie = true;
+		}
+	}
+	return tie ? NULL : best;
+}
+
 /* ---- the routing model ---- */
 
 int mock_route(hf_reply *out, const cJSON *request, _Atomic unsigned long *next_call)
@@ -173,12 +245,9 @@ int mock_route(hf_reply *out, const cJSON *request, _Atomic unsigned long *next_
 		message_text(last_user, &text);
 	/* (0) Function tools: answer their results, or call those named. */
 	if (mock_tools_reply(out, request, last_user ? (text.data ? text.data : "") : NULL,
-	                     next_call, &rc)) {
-		hf_buf_dispose(&text);
+	                     next_call, &rc))
 		goto done;
-	}
 	lang = mock_lang_detect(text.data ? text.data : "", text.len);
-	hf_buf_dispose(&text);
 	ntransfers = mock_tool_choice_none(request)
 	                     ? 0
 	                     : mock_offered_tools(request, transfers, MAX_TOOLS, true);
@@ -197,10 +266,18 @@ int mock_route(hf_reply *out, const cJSON *request, _Atomic unsigned long *next_
 		rc = add_numbered_call(out, transfers[0], next_call);
 		goto done;
 	}
-	/* (3) Answer in the user's language. */
+	/* (3) No handoff yet in this turn: the handoff whose agent's name or
+	 * description shares the most topic words with the user's message. */
+	if (!tool_after_user &&
+	    (target = transfer_by_topic(request, transfers, ntransfers, text.data))) {
+		rc = add_numbered_call(out, target, next_call);
+		goto done;
+	}
+	/* (4) Answer in the user's language. */
 	out->content = hf_strdup(mock_lang_sentence(lang));
 	rc = out->content ? HF_OK : HF_ENOMEM;
 done:
+	hf_buf_dispose(&text);
 	free(agent);
 	free(turn_agent);
 	return rc;

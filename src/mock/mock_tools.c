@@ -52,6 +52,21 @@ static const char *call_name(const cJSON *msg, const char *id)
 
 /* ---- answering tool results ---- */
 
+/* Whether the request offers function tool `name` (a call to a tool that
+ * was not offered, answered "not found" by the runner, counts as none). */
+static bool offers_function(const cJSON *request, const char *name)
+{
+	const cJSON *t;
+	if (!name || is_transfer(name))
+		return false;
+	cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(request, "tools")) {
+		const char *n = str_member(cJSON_GetObjectItemCaseSensitive(t, "function"), "name");
+		if (n && !strcmp(n, name))
+			return true;
+	}
+	return false;
+}
+
 /* Where the conversation stands: the tool messages ending it (the first
  * of them, NULL when it does not end with one), the assistant message they
  * answer, and whether a function tool (not a handoff) answered since the
@@ -62,8 +77,9 @@ typedef struct scan {
 	bool function_in_turn;
 } scan;
 
-static scan scan_messages(const cJSON *messages)
+static scan scan_messages(const cJSON *request)
 {
+	const cJSON *messages = cJSON_GetObjectItemCaseSensitive(request, "messages");
 	const cJSON *m;
 	scan s = { NULL, NULL, false };
 	cJSON_ArrayForEach(m, messages) {
@@ -72,7 +88,7 @@ static scan scan_messages(const cJSON *messages)
 			const char *name = call_name(s.assistant, str_member(m, "tool_call_id"));
 			if (!s.first_tool)
 				s.first_tool = m;
-			if (name && !is_transfer(name))
+			if (offers_function(request, name))
 				s.function_in_turn = true;
 			continue;
 		}
@@ -89,7 +105,7 @@ static scan scan_messages(const cJSON *messages)
  * conversation, the output cut to OUTPUT_QUOTE bytes on a character
  * boundary. *answered is false when there is none (the last message is no
  * tool result, or only handoff results). HF_ENOMEM. */
-static int answer_results(hf_reply *out, const scan *s, bool *answered)
+static int answer_results(hf_reply *out, const cJSON *request, const scan *s, bool *answered)
 {
 	const cJSON *m;
 	hf_buf text = HF_BUF_INIT;
@@ -100,7 +116,7 @@ static int answer_results(hf_reply *out, const scan *s, bool *answered)
 		const char *name = call_name(s->assistant, str_member(m, "tool_call_id"));
 		const char *content = str_member(m, "content");
 		size_t len, cut;
-		if (!name || is_transfer(name))
+		if (!offers_function(request, name))
 			continue;
 		content = content ? content : "";
 		len = strlen(content);
@@ -311,9 +327,9 @@ static int call_named(hf_reply *out, const cJSON *request, const char *text,
 bool mock_tools_reply(hf_reply *out, const cJSON *request, const char *user_text,
                       _Atomic unsigned long *next_call, int *rc)
 {
-	scan s = scan_messages(cJSON_GetObjectItemCaseSensitive(request, "messages"));
+	scan s = scan_messages(request);
 	bool answered = false;
-	*rc = answer_results(out, &s, &answered);
+	*rc = answer_results(out, request, &s, &answered);
 	if (*rc || answered)
 		return true;
 	if (s.function_in_turn || mock_tool_choice_none(request) || !user_text)

@@ -1,6 +1,7 @@
 /*
  * mock_util.c - helpers every part of `handoff mock` uses: reading a whole
- * file and rendering an error envelope. Calls nothing else of the mock.
+ * file, rendering an error envelope, adding a tool call to a reply. Calls
+ * nothing else of the mock.
  */
 #include "mock_internal.h"
 
@@ -36,4 +37,21 @@ char *mock_error_json(const char *message, const char *type, const char *code)
 	text = e ? cJSON_PrintUnformatted(root) : NULL;
 	cJSON_Delete(root);
 	return text;
+}
+
+int mock_reply_add_call(hf_reply *r, const char *id, const char *name, const char *args)
+{
+	hf_reply_call *calls = hf_realloc(r->calls, (r->ncalls + 1) * sizeof(*calls));
+	hf_reply_call *c;
+	if (!calls)
+		return HF_ENOMEM;
+	r->calls = calls;
+	c = &calls[r->ncalls];
+	c->id = id ? hf_strdup(id) : NULL;
+	c->name = hf_strdup(name);
+	c->arguments = hf_strdup(args ? args : "{}");
+	r->ncalls++;
+	if ((id && !c->id) || !c->name || !c->arguments)
+		return HF_ENOMEM;
+	return HF_OK;
 }

@@ -16,6 +16,26 @@
 static const char invalid[] = "entry: A\nmodel: m\nagents:\n  - name: A\n    handoffs: [B, C]\n"
                               "    instruction: x\n  - name: B\n    handoffs: [A]\n  - name: A\n";
 
+/* Tools: MCP servers with every key, each form of tools and tool_use;
+ * and the same with the problems that need the whole graph. */
+static const char tools_ok[] =
+	"entry: A\nmodel: m\ntool_errors: fail\n"
+	"mcp_servers:\n"
+	"  files: {command: npx, args: [-y, x], env: {LANG: C, T: \"${T}\"}, timeout: 30s,\n"
+	"          allow: [read], deny: [write], cwd: data}\n"
+	"  web: {url: \"http://h/mcp\", headers: {Authorization: \"Bearer ${K}\"}}\n"
+	"agents:\n"
+	"  - name: A\n    handoffs: [B]\n    tools: [files.read, web.*, cb]\n"
+	"    tool_use: {stop_at: [cb, read]}\n"
+	"  - name: B\n    tools: [files.*]\n    tool_use: stop_on_first_tool\n";
+static const char tools_invalid[] =
+	"entry: A\nmodel: m\n"
+	"mcp_servers: {files: {command: x, url: \"http://h\"}, fil: {command: y}}\n"
+	"agents:\n"
+	"  - name: A\n    handoffs: [B]\n    tools: [fils.read, transfer_to_b, cb, cb]\n"
+	"    tool_use: {stop_at: [cbb, zzz]}\n"
+	"  - name: B\n    tool_use: {stop_at: [x]}\n";
+
 /* Run fn with the n-th allocation failing, n = 1, 2, ... until a run
  * makes fewer than n allocations. Returns the number of runs. */
 static unsigned long sweep(int (*fn)(void), int ok_rc)
@@ -61,6 +81,28 @@ static int load_invalid(void)
 	return rc;
 }
 
+static int load_tools_text(const char *yaml, bool ok)
+{
+	hf_graph *g = NULL;
+	hf_diag *d = NULL;
+	hf_error err;
+	int rc = hf_graph_load_string(&g, yaml, strlen(yaml), "t.yaml", &d, &err);
+	assert_true(rc == HF_OK && ok ? g != NULL : g == NULL);
+	hf_graph_free(g);
+	hf_diag_free(d);
+	return rc;
+}
+
+static int load_tools(void)
+{
+	return load_tools_text(tools_ok, true);
+}
+
+static int load_tools_invalid(void)
+{
+	return load_tools_text(tools_invalid, false);
+}
+
 static hf_graph *exported; /* loaded once, outside the sweep */
 
 static int export_all(void)
@@ -90,6 +132,8 @@ static void test_load(void **state)
 		skip();
 	assert_true(sweep(load_default, HF_OK) > 10);
 	assert_true(sweep(load_invalid, HF_ECONFIG) > 10);
+	assert_true(sweep(load_tools, HF_OK) > 10);
+	assert_true(sweep(load_tools_invalid, HF_ECONFIG) > 10);
 }
 
 static void test_export(void **state)
@@ -99,6 +143,11 @@ static void test_export(void **state)
 	if (!failalloc_build())
 		skip();
 	assert_int_equal(hf_graph_load(&exported, HF_SOURCE_DIR "/agents", NULL, &err), HF_OK);
+	assert_true(sweep(export_all, HF_OK) > 10);
+	hf_graph_free(exported);
+	assert_int_equal(hf_graph_load_string(&exported, tools_ok, strlen(tools_ok), "t.yaml", NULL,
+	                                      &err),
+	                 HF_OK);
 	assert_true(sweep(export_all, HF_OK) > 10);
 	hf_graph_free(exported);
 }

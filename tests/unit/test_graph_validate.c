@@ -6,6 +6,7 @@
 
 #include "handoff.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,23 +52,26 @@ static void dispose(loaded *l)
 	hf_diag_free(l->d);
 }
 
-/* The diagnostic whose message is exactly msg (or starts with it, when
+/* A diagnostic whose message is exactly msg (or starts with it, when
  * prefix) has this severity and position. */
 static void expect_at(const loaded *l, hf_severity sev, int line, int col, const char *msg,
                       bool prefix)
 {
-	size_t i;
+	size_t i, first = SIZE_MAX;
 	for (i = 0; i < hf_diag_count(l->d); i++) {
 		const char *m = hf_diag_message(l->d, i);
 		if (prefix ? strncmp(m, msg, strlen(msg)) : strcmp(m, msg))
 			continue;
-		if (hf_diag_severity(l->d, i) != sev || hf_diag_line(l->d, i) != line ||
-		    hf_diag_column(l->d, i) != col)
-			fail_msg("'%s' is at %d:%d (severity %d), expected %d:%d (%d)", msg,
-			         hf_diag_line(l->d, i), hf_diag_column(l->d, i),
-			         (int)hf_diag_severity(l->d, i), line, col, (int)sev);
-		return;
+		if (hf_diag_severity(l->d, i) == sev && hf_diag_line(l->d, i) == line &&
+		    hf_diag_column(l->d, i) == col)
+			return;
+		if (first == SIZE_MAX)
+			first = i;
 	}
+	if (first != SIZE_MAX)
+		fail_msg("'%s' is at %d:%d (severity %d), expected %d:%d (%d)", msg,
+		         hf_diag_line(l->d, first), hf_diag_column(l->d, first),
+		         (int)hf_diag_severity(l->d, first), line, col, (int)sev);
 	fail_msg("no diagnostic '%s'; got:%s", msg, l->all);
 }
 
@@ -152,7 +156,8 @@ static void test_wrong_types(void **state)
 	expect_error(&l, 3, 12, "max_turns must be a whole number from 1 to 1000");
 	expect_error(&l, 4, 14, "max_retries must be a whole number from 0 to 10");
 	expect_error(&l, 5, 11, "base_url must start with http:// or https://");
-	expect_error(&l, 6, 21, "timeout must be a number of seconds from 0.001 to 86400");
+	expect_error(&l, 6, 21, "timeout must be a number of seconds from 0.001 to 86400, or a "
+	                       "duration such as 30s or 500ms");
 	dispose(&l);
 
 	/* a NUL inside a quoted name */
@@ -466,6 +471,221 @@ static void test_all_problems_at_once(void **state)
 	dispose(&l);
 }
 
+static void test_mcp_server_errors(void **state)
+{
+	loaded l;
+	(void)state;
+	load(&l, "mcp_servers:\n"
+	         "  both: {command: x, url: \"http://h/mcp\"}\n"
+	         "  neither: {args: [a]}\n"
+	         "  \"bad.name\": {command: x}\n"
+	         "  web: {url: \"ftp://h\", args: [a], env: {A: b}, cwd: /x}\n"
+	         "  cmd: {command: \"\", headers: {X-A: b}, timeout: 0, allow: [ok, \"no.t\"], deny: nope}\n"
+	         "  env1: {command: x, env: {1A: b, B: [c], C: d, C: e}, args: {a: b}, timeout: 2d}\n"
+	         "  hdr: {url: \"https://h\", headers: {\"Bad Name\": x, X: \"a\\nb\", x: y}}\n"
+	         "  notmap: x\n"
+	         "  both: {command: y}\n"
+	         "  cwd0: {command: x, cwd: \"\", colour: red}\n"
+	         "tool_errors: sometimes\n"
+	         "agents:\n  - name: a\n    model: m\n");
+	expect_error(&l, 2, 27, "MCP server 'both' has both command and url; give one: command "
+	                        "runs a program (stdio), url is a Streamable HTTP endpoint");
+	expect_error(&l, 3, 3, "MCP server 'neither' needs command (a program to run, over stdio) "
+	                       "or url (a Streamable HTTP endpoint)");
+	expect_error(&l, 4, 3, "MCP server name 'bad.name' must be 1 to 64 letters, digits, _ or -");
+	expect_error(&l, 5, 14, "url must start with http:// or https://");
+	expect_error(&l, 5, 31, "args is for command (stdio) servers; MCP server 'web' has a url");
+	expect_error(&l, 5, 41, "env is for command (stdio) servers; MCP server 'web' has a url");
+	expect_error(&l, 5, 54, "cwd is for command (stdio) servers; MCP server 'web' has a url");
+	expect_error(&l, 6, 18, "command must not be empty");
+	expect_error(&l, 6, 31, "headers is for url (HTTP) servers; MCP server 'cmd' has a command");
+	expect_error(&l, 6, 50, "timeout must be a number of seconds from 0.001 to 86400, or a "
+	                        "duration such as 30s or 500ms");
+	expect_error(&l, 6, 65, "tool name 'no.t' in allow must be 1 to 64 letters, digits, _ or -");
+	expect_error(&l, 6, 80, "deny must be a list of tool names");
+	expect_error(&l, 7, 28, "env: each name must be an environment variable's (letters, "
+	                        "digits and _, not starting with a digit)");
+	expect_error(&l, 7, 38, "env 'B': the value must be text");
+	expect_error(&l, 7, 49, "variable 'C' is set twice (first at 7:43)");
+	expect_error(&l, 7, 62, "args must be a list of texts");
+	expect_error(&l, 7, 79, "timeout must be a number of seconds from 0.001 to 86400, or a "
+	                        "duration such as 30s or 500ms");
+	expect_error(&l, 8, 37, "headers: each name must be a header's (letters, digits and "
+	                        "!#$%&'*+-.^_`|~)");
+	expect_error(&l, 8, 55, "headers 'X': the value must not contain control characters");
+	expect_error(&l, 8, 63, "header 'x' is set twice (first at 8:52)");
+	expect_error(&l, 9, 11, "MCP server 'notmap' must be a mapping (command or url, args, "
+	                        "env, ...)");
+	expect_error(&l, 10, 3, "duplicate MCP server 'both' (first at 2:3)");
+	expect_error(&l, 11, 27, "cwd must not be empty");
+	expect_error(&l, 11, 31, "unknown key 'colour' in an MCP server; the keys are: command, "
+	                         "args, env, cwd, timeout, url, headers, allow, deny");
+	expect_error(&l, 12, 14, "tool_errors must be tell_model or fail");
+	assert_int_equal(hf_diag_error_count(l.d), 25);
+	dispose(&l);
+
+	load(&l, "mcp_servers: [files]\nagents:\n  - name: a\n    model: m\n");
+	expect_error(&l, 1, 14, "mcp_servers must be a mapping of server names to their settings "
+	                        "(command or url, ...)");
+	dispose(&l);
+
+	/* set once in the whole graph */
+	load(&l, "mcp_servers: {}\ntool_errors: fail\nagents:\n  - name: a\n    model: m\n"
+	         "---\nmcp_servers: {}\ntool_errors: fail\n");
+	expect_error(&l, 7, 14, "'mcp_servers' is already set at t.yaml:1:14");
+	expect_error(&l, 8, 14, "'tool_errors' is already set at t.yaml:2:14");
+	dispose(&l);
+}
+
+/* env and header values may be secrets: no message shows one. */
+static void test_mcp_values_not_echoed(void **state)
+{
+	loaded l;
+	(void)state;
+	load(&l, "mcp_servers:\n"
+	         "  a: {command: x, env: {TOKEN: [sk-secret-1], TOKEN: sk-secret-2}}\n"
+	         "  b: {url: \"http://h\", headers: {X: \"sk-secret-3\\r\\n\", x: sk-secret-4}}\n"
+	         "agents:\n  - name: a\n    model: m\n");
+	assert_int_equal(hf_diag_error_count(l.d), 4);
+	assert_false(ts_contains(l.all, "sk-secret"));
+	assert_false(ts_contains(l.err.message, "sk-secret"));
+	dispose(&l);
+}
+
+static void test_agent_tools_errors(void **state)
+{
+	loaded l;
+	(void)state;
+	load(&l, "mcp_servers: {files: {command: x}, other: {command: y}}\n"
+	         "name: a\n"
+	         "model: m\n"
+	         "tools: [files.read, \"bad name\", \"x.y.z\", \".t\", \"s.\", [l], \"\", lookup, "
+	         "lookup, files.*, other.read]\n"
+	         "tool_use: {stop_at: [files.read, \"a b\", [x]], stopat: 1}\n");
+	/* a graph file's keys and an agent's in one mapping: read as a graph file */
+	expect_error(&l, 2, 1, "'name' is an agent key; in a graph file, agents go in a list "
+	                       "under 'agents:'");
+	dispose(&l);
+
+	load(&l, "mcp_servers: {files: {command: x}, other: {command: y}}\n"
+	         "agents:\n"
+	         "  - name: a\n"
+	         "    model: m\n"
+	         "    tools: [files.read, \"bad name\", \"x.y.z\", \".t\", \"s.\", [l], \"\", lookup, "
+	         "lookup, files.*, other.read]\n"
+	         "    tool_use: {stop_at: [files.read, \"a b\", [x]], stopat: 1}\n");
+	expect_error(&l, 5, 25, "tool name 'bad name' must be 1 to 64 letters, digits, _ or -");
+	expect_error(&l, 5, 37, "tool name 'y.z' in 'x.y.z' must be 1 to 64 letters, digits, _ or "
+	                        "-, or * for all the server's tools");
+	expect_error(&l, 5, 46, "MCP server name '' in '.t' must be 1 to 64 letters, digits, _ or -");
+	expect_error(&l, 5, 52, "tool name '' in 's.' must be 1 to 64 letters, digits, _ or -, or "
+	                        "* for all the server's tools");
+	expect_error(&l, 5, 58, "each tool must be a name: SERVER.TOOL, SERVER.* or a C tool's name");
+	expect_error(&l, 5, 63, "each tool must be a name: SERVER.TOOL, SERVER.* or a C tool's name");
+	expect_error(&l, 5, 75, "tool 'lookup' is listed twice (first at 5:67)");
+	expect_error(&l, 5, 83, "tools 'files.*' and 'files.read' (at 5:13) both offer "
+	                        "'files.read'; list one or the other");
+	expect_error(&l, 5, 92, "tools 'files.read' (at 5:13) and 'other.read' both give the model "
+	                        "a tool named 'read'; an agent's tools need distinct names");
+	expect_error(&l, 6, 26, "stop_at names tools as the model sees them: 'read', not "
+	                        "'files.read'");
+	expect_error(&l, 6, 38, "tool name 'a b' in stop_at must be 1 to 64 letters, digits, _ or -");
+	expect_error(&l, 6, 45, "each entry of stop_at must be a tool name");
+	expect_error(&l, 6, 51, "unknown key 'stopat'; did you mean 'stop_at'?");
+	assert_int_equal(hf_diag_error_count(l.d), 13);
+	dispose(&l);
+
+	load(&l, "name: b\nmodel: m\ntools: files\ntool_use: sometimes\n");
+	expect_error(&l, 3, 8, "tools must be a list of tool names: SERVER.TOOL, SERVER.* or a C "
+	                       "tool's name");
+	expect_error(&l, 4, 11, "tool_use must be run_llm_again, stop_on_first_tool or {stop_at: "
+	                        "[tool names]}");
+	dispose(&l);
+
+	load(&l, "name: c\nmodel: m\ntools: [cb1]\ntool_use: {stop_at: []}\n---\n"
+	         "name: e\nmodel: m\ntool_use: {}\n");
+	expect_error(&l, 4, 21, "stop_at must be a list of 1 to 128 tool names");
+	expect_error(&l, 8, 11, "tool_use needs stop_at: a list of tool names");
+	dispose(&l);
+}
+
+static void test_agent_tools_limits(void **state)
+{
+	loaded l;
+	char *yaml = malloc(64 + 129 * 8 + 2048), *p = yaml;
+	int i;
+	(void)state;
+	p += sprintf(p, "name: a\nmodel: m\ntools: [");
+	for (i = 0; i < 129; i++)
+		p += sprintf(p, "%st%d", i ? ", " : "", i);
+	strcpy(p, "]\n");
+	load(&l, yaml);
+	expect_error(&l, 3, 8, "tools lists 129 tools; the limit is 128");
+	dispose(&l);
+
+	/* 65 characters: too long; over 1024 bytes: not echoed */
+	sprintf(yaml, "name: a\nmodel: m\ntools: [%065d]\n", 0);
+	load(&l, yaml);
+	expect_error(&l, 3, 9, "tool name '"
+	                       "00000000000000000000000000000000000000000000000000000000000000000"
+	                       "' must be 1 to 64 letters, digits, _ or -");
+	dispose(&l);
+	p = yaml + sprintf(yaml, "name: a\nmodel: m\ntools: [");
+	memset(p, 'x', 1025);
+	strcpy(p + 1025, "]\n");
+	load(&l, yaml);
+	expect_error(&l, 3, 9, "a tool name of 1025 bytes; names are at most 64 characters");
+	dispose(&l);
+	free(yaml);
+}
+
+static void test_tools_link_errors(void **state)
+{
+	loaded l;
+	(void)state;
+	/* a single agent file with no graph file: no server is declared */
+	load(&l, "name: a\nmodel: m\ntools: [lookup, files.read]\n");
+	expect_error(&l, 3, 17, "unknown MCP server 'files' (in 'files.read'); declare it under "
+	                        "'mcp_servers:' in the graph file (handoff.yaml)");
+	assert_int_equal(hf_diag_error_count(l.d), 1); /* nothing for the bare name */
+	dispose(&l);
+
+	load(&l, "entry: A\nmodel: m\n"
+	         "mcp_servers: {files: {command: x}, remote: {url: \"http://h\"}}\n"
+	         "agents:\n"
+	         "  - name: A\n"
+	         "    handoffs: [B]\n"
+	         "    tools: [fils.read, zzz.write, transfer_to_b, files.transfer_to_b, lookup]\n"
+	         "    tool_use: {stop_at: [lookp, transfer_to_b, zebra, lookup]}\n"
+	         "  - name: B\n"
+	         "    tool_use: {stop_at: [lookup]}\n"
+	         "  - name: C\n"
+	         "    handoffs: [A]\n"
+	         "    tools: [remote.*, cb]\n"
+	         "    tool_use: {stop_at: [anything]}\n");
+	expect_error(&l, 7, 13, "unknown MCP server 'fils' (in 'fils.read'); did you mean 'files'?");
+	expect_error(&l, 7, 24, "unknown MCP server 'zzz' (in 'zzz.write'); no server under "
+	                        "'mcp_servers:' has that name");
+	expect_error(&l, 7, 35, "tool 'transfer_to_b' has the name of the handoff tool "
+	                        "'transfer_to_b' (the handoff to 'B'); the model could not tell "
+	                        "them apart: rename one");
+	expect_error(&l, 7, 50, "tools 'transfer_to_b' (at 7:35) and 'files.transfer_to_b' both "
+	                        "give the model a tool named 'transfer_to_b'; an agent's tools need "
+	                        "distinct names");
+	expect_error(&l, 8, 26, "stop_at names 'lookp', which is not a tool of agent 'A'; did you "
+	                        "mean 'lookup'?");
+	expect_error(&l, 8, 48, "stop_at names 'zebra', which is not a tool of agent 'A'");
+	expect_error(&l, 10, 26, "stop_at names 'lookup', but agent 'B' has no tools");
+	/* transfer_to_b in stop_at is a tool's name; C's SERVER.* may offer 'anything' */
+	assert_int_equal(hf_diag_error_count(l.d), 7);
+	dispose(&l);
+
+	load(&l, "name: a\nmodel: m\ntools: [lookup]\nsettings: {tool_choice: lokup}\n");
+	expect_error(&l, 4, 25, "tool_choice must be auto, required, none or one of this agent's "
+	                        "handoffs or tools, not 'lokup'");
+	dispose(&l);
+}
+
 static void test_missing_path(void **state)
 {
 	hf_graph *g = NULL;
@@ -500,6 +720,11 @@ int main(void)
 		cmocka_unit_test(test_tool_choice),
 		cmocka_unit_test(test_unreachable_is_a_warning),
 		cmocka_unit_test(test_all_problems_at_once),
+		cmocka_unit_test(test_mcp_server_errors),
+		cmocka_unit_test(test_mcp_values_not_echoed),
+		cmocka_unit_test(test_agent_tools_errors),
+		cmocka_unit_test(test_agent_tools_limits),
+		cmocka_unit_test(test_tools_link_errors),
 		cmocka_unit_test(test_missing_path),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

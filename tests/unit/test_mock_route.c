@@ -284,6 +284,40 @@ static void test_no_matching_tool_answers(void **state)
 	hf_mock_stop(m);
 }
 
+/* No language route: the handoff whose name or description shares the most
+ * topic words (stop words aside, "order" matching "orders") is taken; a
+ * tie or no shared word leaves the router answering. */
+static void test_route_by_topic(void **state)
+{
+	static const struct {
+		const char *input, *tool;
+	} cases[] = {
+		{ "Where is my order A1003?", "transfer_to_orders_agent" },
+		{ "I was charged twice on my last invoice", "transfer_to_billing" },
+		{ "My parcel never arrived", "transfer_to_shipping" },
+		{ "Can you help me with a question?", "" },   /* only stop words */
+		{ "Parcel refund for my order", "" },         /* one word each: a tie */
+	};
+	hf_mock *m = tm_start(NULL);
+	size_t i;
+	(void)state;
+	for (i = 0; i < HF_ARRAY_LEN(cases); i++) {
+		conv c;
+		char *tool;
+		conv_init(&c);
+		add_msg(&c, "user", cases[i].input);
+		add_tool(&c, "transfer_to_orders_agent", "Answers questions about orders.");
+		add_tool(&c, "transfer_to_billing", "Invoices, charges and refunds.");
+		add_tool(&c, "transfer_to_shipping", "Parcels, delivery and tracking.");
+		tool = ask(m, &c, NULL);
+		if (strcmp(tool, cases[i].tool))
+			fail_msg("'%s' went to '%s', expected '%s'", cases[i].input, tool, cases[i].tool);
+		free(tool);
+		cJSON_Delete(c.req);
+	}
+	hf_mock_stop(m);
+}
+
 static void test_hand_back_and_reroute(void **state)
 {
 	hf_mock *m = tm_start(NULL);
@@ -396,6 +430,7 @@ int main(void)
 		cmocka_unit_test(test_answers_each_language),
 		cmocka_unit_test(test_route_by_description),
 		cmocka_unit_test(test_no_matching_tool_answers),
+		cmocka_unit_test(test_route_by_topic),
 		cmocka_unit_test(test_hand_back_and_reroute),
 		cmocka_unit_test(test_same_language_stays),
 		cmocka_unit_test(test_call_ids_count_up),

@@ -200,10 +200,11 @@ static void test_server_dot_tool_and_word_bounds(void **state)
 	assert_answer(m, &c, "Hello! I'm happy to help you in English.");
 	cJSON_Delete(c.req);
 
-	/* a handoff tool named in the message is not a function tool */
-	conv_init(&c, "Hello, please transfer_to_billing");
+	/* a handoff tool named in the message is not a function tool: no
+	 * arguments from the message; it is taken by topic ("billing") */
+	conv_init(&c, "Hello, please transfer_to_billing amount=3");
 	offer(&c, "transfer_to_billing", NULL);
-	assert_answer(m, &c, "Hello! I'm happy to help you in English.");
+	assert_one_call(m, &c, "transfer_to_billing", "{}");
 	cJSON_Delete(c.req);
 	hf_mock_stop(m);
 }
