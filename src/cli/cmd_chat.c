@@ -34,7 +34,8 @@ static void help(void)
 {
 	printf("usage: handoff chat [options] [GRAPH]\n\n"
 	       "Talk to the agent graph GRAPH (default: ./agents, $HANDOFF_GRAPH). The\n"
-	       "prompt shows which agent holds the conversation.\n\n"
+	       "prompt shows which agent holds the conversation; tool calls show on\n"
+	       "stderr as [agent] server.tool {arguments} → result size.\n\n"
 	       "options:\n"
 	       "      --session ID      continue (or start) the conversation ID\n"
 	       "  -c, --continue        continue the most recently used conversation\n"

@@ -14,8 +14,10 @@ static void help(void)
 {
 	printf("usage: handoff run [options] [GRAPH] [TEXT]\n\n"
 	       "Send TEXT (or standard input) to the agent graph GRAPH (default: ./agents,\n"
-	       "$HANDOFF_GRAPH) and stream the answer to stdout. Agent changes and the\n"
-	       "session id go to stderr; continue a conversation with --session ID or -c.\n\n"
+	       "$HANDOFF_GRAPH) and stream the answer to stdout. Agent changes, tool calls\n"
+	       "([agent] server.tool {arguments} → result size) and the session id go to\n"
+	       "stderr; continue a conversation with --session ID or -c. The MCP servers\n"
+	       "the graph declares are started first ('handoff tools' lists their tools).\n\n"
 	       "options:\n"
 	       "      --session ID      continue (or start) the conversation ID\n"
 	       "  -c, --continue        continue the most recently used conversation\n"

@@ -51,8 +51,10 @@ typedef struct listing {
 static int add_json(listing *l, const hf_tool_info *info)
 {
 	cJSON *t = cJSON_CreateObject(), *params;
-	if (!t || !cJSON_AddItemToArray(l->tools, t))
-		return l->oom = true, 1;
+	if (!t || !cJSON_AddItemToArray(l->tools, t)) {
+		l->oom = true;
+		return 1;
+	}
 	cJSON_AddStringToObject(t, "name", info->name);
 	if (info->origin)
 		cJSON_AddStringToObject(t, "origin", info->origin);
@@ -77,17 +79,18 @@ static int add_row(listing *l, const hf_tool_info *info)
 	                           : info->origin ? "" : "(registered by the application)";
 	const char *origin = info->origin ? info->origin : "callback";
 	row *rows = realloc(l->rows, (l->n + 1) * sizeof(*rows)), *r;
-	if (!rows)
-		return l->oom = true, 1;
+	if (!rows) {
+		l->oom = true;
+		return 1;
+	}
 	l->rows = rows;
 	r = &rows[l->n++];
 	r->cell[0] = cli_text_line(l->agent, strlen(l->agent), 0, true);
 	r->cell[1] = cli_text_line(info->name, strlen(info->name), 0, true);
 	r->cell[2] = cli_text_line(origin, strlen(origin), 0, true);
 	r->cell[3] = cli_text_line(desc, strlen(desc), 0, true);
-	if (!r->cell[0] || !r->cell[1] || !r->cell[2] || !r->cell[3])
-		return l->oom = true, 1;
-	return 0;
+	l->oom = !r->cell[0] || !r->cell[1] || !r->cell[2] || !r->cell[3];
+	return l->oom;
 }
 
 static int on_tool(const hf_tool_info *info, void *payload)

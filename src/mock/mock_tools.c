@@ -242,9 +242,11 @@ static cJSON *typed(const char *value, const char *type)
 }
 
 /* The arguments of a call to `tool` (its entry in the request's tools)
- * from text: key=value pairs for the properties its parameters declare,
- * in the schema's order. Owned JSON text, NULL out of memory. */
-static char *pairs_for(const cJSON *tool, const char *text)
+ * from key=value pairs for the properties its parameters declare, in the
+ * schema's order: each looked for in `own` (the part of the message about
+ * this tool) first, then in `pre` (the message before the first tool it
+ * names). Owned JSON text, NULL out of memory. */
+static char *pairs_for(const cJSON *tool, const char *own, const char *pre)
 {
 	const cJSON *params = cJSON_GetObjectItemCaseSensitive(
 	        cJSON_GetObjectItemCaseSensitive(tool, "function"), "parameters");
@@ -252,7 +254,9 @@ static char *pairs_for(const cJSON *tool, const char *text)
 	cJSON *args = cJSON_CreateObject();
 	char *out;
 	cJSON_ArrayForEach(prop, cJSON_GetObjectItemCaseSensitive(params, "properties")) {
-		char *value = prop->string ? value_of(text, prop->string) : NULL;
+		char *value = prop->string ? value_of(own, prop->string) : NULL;
+		if (!value && prop->string)
+			value = value_of(pre, prop->string);
 		if (value)
 			cJSON_AddItemToObject(args, prop->string, typed(value, schema_type(prop)));
 		free(value);
@@ -283,7 +287,7 @@ static int call_named(hf_reply *out, const cJSON *request, const char *text,
 	const cJSON *tool;
 	named found[MAX_CALLS];
 	size_t n = 0, i;
-	char *json = NULL;
+	char *json = NULL, *pre = NULL;
 	int rc = HF_OK;
 
 	cJSON_ArrayForEach(tool, cJSON_GetObjectItemCaseSensitive(request, "tools")) {
@@ -299,16 +303,24 @@ static int call_named(hf_reply *out, const cJSON *request, const char *text,
 		return HF_OK;
 	qsort(found, n, sizeof(*found), by_position);
 	json = json_in(text);
+	pre = hf_strndup(text, (size_t)found[0].at);
 	for (i = 0; i < n && !rc; i++) {
 		const char *name = str_member(cJSON_GetObjectItemCaseSensitive(found[i].tool, "function"),
 		                              "name");
-		char *args = json ? NULL : pairs_for(found[i].tool, text);
+		/* the message from this tool's name to the next one's */
+		char *own = json ? NULL
+		                 : hf_strndup(text + found[i].at,
+		                              (i + 1 < n ? (size_t)found[i + 1].at : strlen(text)) -
+		                                      (size_t)found[i].at);
+		char *args = own && pre ? pairs_for(found[i].tool, own, pre) : NULL;
 		char id[32];
+		free(own);
 		snprintf(id, sizeof(id), "call_%lu", ++*next_call);
 		rc = json || args ? mock_reply_add_call(out, id, name, json ? json : args) : HF_ENOMEM;
 		free(args);
 	}
 	free(json);
+	free(pre);
 	return rc;
 }
 

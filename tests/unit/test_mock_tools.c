@@ -158,6 +158,12 @@ static void test_pairs_typed_by_schema(void **state)
 	                "\"tags\":\"notjson\"}");
 	cJSON_Delete(c.req);
 
+	/* pairs before the tool's name count too */
+	conv_init(&c, "with path=b.txt please run read_text_file head=1");
+	offer(&c, "read_text_file", READ_SCHEMA);
+	assert_one_call(m, &c, "read_text_file", "{\"path\":\"b.txt\",\"head\":1}");
+	cJSON_Delete(c.req);
+
 	/* a key inside another word is not that key; none given: {} */
 	conv_init(&c, "run read_text_file xpath=b.txt");
 	offer(&c, "read_text_file", READ_SCHEMA);
@@ -209,10 +215,10 @@ static void test_several_tools_in_message_order(void **state)
 	conv c;
 	cJSON *root, *msg;
 	(void)state;
-	conv_init(&c, "first list_directory path=docs then read_text_file path=docs");
+	conv_init(&c, "first list_directory path=docs then read_text_file path=docs/a.txt head=2");
 	offer(&c, "read_text_file", READ_SCHEMA);
 	offer(&c, "list_directory", "{\"type\":\"object\",\"properties\":{\"path\":"
-	                            "{\"type\":\"string\"}}}");
+	                            "{\"type\":\"string\"},\"head\":{\"type\":\"integer\"}}}");
 	offer(&c, "unused_tool", NULL);
 	offer(&c, "transfer_to_spanish_agent", NULL);
 	msg = ask(m, &c, &root);
@@ -221,7 +227,9 @@ static void test_several_tools_in_message_order(void **state)
 	assert_string_equal(call_field(msg, 0, "id"), "call_1");
 	assert_string_equal(call_field(msg, 1, "name"), "read_text_file");
 	assert_string_equal(call_field(msg, 1, "id"), "call_2");
-	assert_string_equal(call_field(msg, 1, "arguments"), "{\"path\":\"docs\"}");
+	/* each call's pairs from the words after its name, then the message's */
+	assert_string_equal(call_field(msg, 0, "arguments"), "{\"path\":\"docs\"}");
+	assert_string_equal(call_field(msg, 1, "arguments"), "{\"path\":\"docs/a.txt\",\"head\":2}");
 	assert_string_equal(
 	        cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(root, "choices"), 0),
 	                            "finish_reason")
