@@ -528,9 +528,10 @@ class Report:
                                                                "not meaningful." if a.quick else ""),
             "",
         ]
-        for mode in MODES:
-            self.triage(mode)
-        self.own()
+        if a.only != "tools":
+            for mode in MODES:
+                self.triage(mode)
+            self.own()
         self.toolloop()
         self.tool_cost()
         self.equal_work()
@@ -543,7 +544,7 @@ class Report:
             "date": date, "command": a.command, "commit": git_commit(str(ROOT)),
             "machine": m, "load_average": {"start": a.load_start, "end": a.load_end},
             "cpus": a.cpus,
-            "settings": {"quick": bool(a.quick), "repeats": a.repeats, "n": a.n,
+            "settings": {"quick": bool(a.quick), "only": a.only, "repeats": a.repeats, "n": a.n,
                          "warmup": a.warmup, "concurrency": a.concurrency,
                          "cold_runs": a.cold_runs, "conversations": a.conversations,
                          "latency_ms": a.latency, "primary_mode": "stream"},
@@ -558,6 +559,7 @@ class Report:
 
 def main():
     p = argparse.ArgumentParser()
+    p.add_argument("--only", default="all", choices=("all", "tools"))
     for k in ("work", "out", "command", "sdk-status", "instr-status", "load-start", "load-end",
               "cpus"):
         p.add_argument("--" + k, required=True)
