@@ -195,6 +195,13 @@ HF_EXTERN(const char *) hf_agent_compute_provider(const hf_agent *a);
 HF_EXTERN(const char *) hf_agent_tool_name(const hf_agent *a); /* transfer_to_... */
 HF_EXTERN(size_t) hf_agent_handoff_count(const hf_agent *a);
 HF_EXTERN(const hf_agent *) hf_agent_handoff_at(const hf_agent *a, size_t i);
+/* The agent's `tools:` entries as written ("files.read_text_file",
+ * "files.*", "lookup_order"); NULL when i is out of range. A tool set
+ * (hf_tools_start) binds them; an entry without a '.' names a C callback. */
+HF_EXTERN(size_t) hf_agent_tool_count(const hf_agent *a);
+HF_EXTERN(const char *) hf_agent_tool_at(const hf_agent *a, size_t i);
+/* How many MCP servers the graph file declares (mcp_servers). */
+HF_EXTERN(size_t) hf_graph_mcp_server_count(const hf_graph *g);
 
 /* Write the handoff tool name for an agent name into buf (size cap):
  * "transfer_to_" + name with every character (code point) outside
