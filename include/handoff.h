@@ -84,7 +84,8 @@ typedef enum hf_code {
 	HF_ENOMEM = -13,     /* out of memory */
 	HF_ELIMIT = -14,     /* a size or count limit was exceeded */
 	HF_ECONFLICT = -15,  /* the session changed under us (another writer) */
-	HF_EREFUSAL = -16    /* the model refused to answer (its words in the message) */
+	HF_EREFUSAL = -16,   /* the model refused to answer (its words in the message) */
+	HF_ETOOLFAIL = -17   /* a function tool failed under `tool_errors: fail` */
 } hf_code;
 
 #define HF_ERROR_MESSAGE_MAX 1024
@@ -698,7 +699,8 @@ typedef struct hf_run_options {
  * failure neither the store nor `session` changes. *answer (may be NULL)
  * receives the owned final text.
  * Errors: HF_EINVAL (input), HF_EAUTH, HF_ENET, HF_EHTTP, HF_EPROTOCOL,
- * HF_EMAXTURNS, HF_ELOOP, HF_ETOOL, HF_ESTORE, HF_ECONFLICT, HF_ECANCELLED,
+ * HF_EMAXTURNS, HF_ELOOP, HF_ETOOL, HF_ETOOLFAIL (a tool failed under
+ * `tool_errors: fail`), HF_ESTORE, HF_ECONFLICT, HF_ECANCELLED,
  * HF_EREFUSAL (a model refused), HF_ELIMIT (a model stopped at its token
  * limit without answering, or a size limit). */
 HF_EXTERN(int) hf_run(char **answer, hf_client *c, const hf_graph *graph,

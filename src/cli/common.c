@@ -27,7 +27,8 @@ int cli_exit_status(int code)
 	case HF_EPROTOCOL: return HF_EXIT_NET;
 	case HF_EMAXTURNS:
 	case HF_ELOOP:
-	case HF_ETOOL: return HF_EXIT_ROUTING;
+	case HF_ETOOL:
+	case HF_ETOOLFAIL: return HF_EXIT_ROUTING;
 	case HF_ECONFLICT: return HF_EXIT_CONFLICT;
 	case HF_EREFUSAL: return HF_EXIT_REFUSAL;
 	case HF_ECANCELLED: return HF_EXIT_INTERRUPTED;
