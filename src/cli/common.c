@@ -327,3 +327,19 @@ void cli_size_text(char *buf, size_t cap, size_t bytes)
 	}
 	snprintf(buf, cap, v < 9.95 ? "%.1f %s" : "%.0f %s", v, units[u]);
 }
+
+static void log_line(hf_log_level level, const char *message, void *payload)
+{
+	char *safe = NULL;
+	(void)payload;
+	/* messages may carry a server's own words: escape them for the terminal */
+	if (hf_text_escape(&safe, message, NULL, NULL) == HF_OK) {
+		fprintf(stderr, "handoff: %s%s\n", level <= HF_LOG_WARN ? "warning: " : "", safe);
+		hf_free(safe);
+	}
+}
+
+void cli_log_verbose(void)
+{
+	hf_log_set(log_line, HF_LOG_INFO, NULL);
+}
