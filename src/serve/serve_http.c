@@ -829,9 +829,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	r->conn = NULL;
 	r->gone = true;
 	r->suspended = false;
-	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && (!r->queued || r->stream) && !r->ended)
-		r->status = 499; /* the client closed the request (nginx's convention) */
-	else if (!r->queued && !r->status)
+	/* a stream cut or no answer sent: the client closed the request (logged
+	 * and counted as 499, nginx's convention) */
+	if ((toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && r->stream) || !r->queued)
 		r->status = 499;
 	take_abort(r, &fn, &payload);
 	pthread_mutex_unlock(&r->lock);
