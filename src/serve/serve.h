@@ -11,7 +11,8 @@
  *
  * Files: serve_main.c (options, signals: SIGTERM drains, SIGHUP reloads),
  * serve_http.c (the daemon, routing, auth, limits, error bodies, access
- * log, /healthz /readyz /v1/models /metrics), serve_graphs.c (the served
+ * log, /healthz /readyz /v1/models /metrics), serve_req.c (the answer
+ * functions below, any thread), serve_note.c (log lines), serve_graphs.c (the served
  * graphs, reloaded atomically), serve_chat.c (POST /v1/chat/completions),
  * serve_engine.c (the engine thread), serve_metrics.c (counters and
  * histograms in the Prometheus text format). Public API of libhandoff only.
@@ -48,7 +49,7 @@ typedef struct serve_options {
 	const char *ready_file;      /* write "http://ADDR:PORT\n" here once listening */
 } serve_options;
 
-/* A log line on stderr, prefixed "handoff serve: " (serve_main.c; any
+/* A log line on stderr, prefixed "handoff serve: " (serve_note.c; any
  * thread). Never a key or a message text. */
 void serve_note(const char *fmt, ...);
 

@@ -5,15 +5,15 @@
  * body and connection limits, OpenAI-shaped error bodies, the access log,
  * and /healthz /readyz /v1/models /metrics.
  *
- * A request (serve_req) is shared by MHD's thread and the chat handler,
- * which answers from any thread: its response state is under its lock, and
- * three references keep it alive (MHD's until the request completes, the
+ * A request (serve_req, serve_req.h) is shared by MHD's thread and the
+ * chat handler, which answers from any thread through serve_req.c: its
+ * response state is under its lock, and three references keep it alive (MHD's until the request completes, the
  * handler's until it ends the request, the streaming response's until MHD
  * drops it). A suspended connection is not polled by MHD, so a watchdog
  * thread watches suspended sockets for the peer hanging up (EPOLLRDHUP)
  * and resumes them so that a client that goes away cancels its turn.
  */
-#include "serve.h"
+#include "serve_req.h"
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
@@ -39,45 +39,7 @@
 
 #define KEYS_FILE_MAX (1 << 20)
 #define CONN_MEMORY (16 * 1024)
-#define STREAM_BLOCK (16 * 1024)
-
-typedef struct header {
-	char *name, *value;
-} header;
-
-struct serve_req {
-	serve_server *s;
-	struct MHD_Connection *conn; /* NULL once the request completed */
-	pthread_mutex_t lock;
-	atomic_int refs;
-	serve_req *prev, *next; /* the server's live requests */
-	uint64_t serial;        /* the watchdog's name for it */
-	int fd;
-	bool watched;           /* fd is in the watchdog's epoll set */
-	char id[33];
-	char *method, *path;
-	struct timespec t0;
-	/* the request body (chat only) */
-	bool chat, dispatched, too_big;
-	char *body;
-	size_t body_len, body_cap;
-	/* the response */
-	int status;
-	bool ready, queued, ended, stream, suspended, gone, aborted;
-	char *whole;
-	size_t whole_len;
-	const char *ctype;
-	header *hdrs;
-	size_t nhdrs;
-	char *out; /* stream bytes not yet sent: out[off, len) */
-	size_t off, len, cap;
-	void (*abort_fn)(void *payload);
-	void *abort_payload;
-	/* access log */
-	char *session, *model, *agent_path;
-	hf_usage usage;
-	bool have_usage;
-};
+#define STREAM_BLOCK 4096 /* SSE chunks are small; memory per open stream */
 
 struct serve_server {
 	const serve_options *o;
@@ -110,292 +72,6 @@ static int fail(hf_error *err, int code, const char *fmt, ...)
 	vsnprintf(err->message, sizeof(err->message), fmt, ap);
 	va_end(ap);
 	return code;
-}
-
-/* ---- requests: references ---- */
-
-static void req_unref(serve_req *r)
-{
-	size_t i;
-	if (atomic_fetch_sub(&r->refs, 1) != 1)
-		return;
-	for (i = 0; i < r->nhdrs; i++) {
-		free(r->hdrs[i].name);
-		free(r->hdrs[i].value);
-	}
-	free(r->hdrs);
-	free(r->whole);
-	free(r->out);
-	free(r->body);
-	free(r->method);
-	free(r->path);
-	free(r->session);
-	free(r->model);
-	free(r->agent_path);
-	pthread_mutex_destroy(&r->lock);
-	free(r);
-}
-
-/* With r->lock held: watch the socket while the connection is suspended. */
-static void watch_fd(serve_req *r)
-{
-	struct epoll_event ev;
-	if (r->fd < 0 || r->s->ep < 0)
-		return;
-	ev.events = EPOLLRDHUP | EPOLLONESHOT;
-	ev.data.u64 = r->serial;
-	if (epoll_ctl(r->s->ep, r->watched ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, r->fd, &ev) == 0)
-		r->watched = true;
-}
-
-/* With r->lock held: suspend (MHD's thread only, in a callback). */
-static void suspend(serve_req *r)
-{
-	r->suspended = true;
-	watch_fd(r);
-	MHD_suspend_connection(r->conn);
-}
-
-/* With r->lock held: resume when suspended (any thread). A suspended
- * connection cannot complete, so conn is valid here. */
-static void wake(serve_req *r)
-{
-	if (!r->suspended)
-		return;
-	r->suspended = false;
-	MHD_resume_connection(r->conn);
-}
-
-/* Take the abort callback once, if the request is gone before it ended. */
-static void take_abort(serve_req *r, void (**fn)(void *), void **payload)
-{
-	*fn = NULL;
-	if (r->gone && !r->ended && !r->aborted && r->abort_fn) {
-		r->aborted = true;
-		*fn = r->abort_fn;
-		*payload = r->abort_payload;
-	}
-}
-
-/* ---- the answer functions of serve.h ---- */
-
-/* With r->lock held: append stream bytes. */
-static void out_append(serve_req *r, const char *data, size_t len)
-{
-	if (r->off && r->off == r->len)
-		r->off = r->len = 0;
-	if (r->len + len > r->cap) {
-		size_t cap = r->cap ? r->cap : 4096;
-		char *t;
-		while (cap < r->len + len)
-			cap *= 2;
-		if (!(t = realloc(r->out, cap))) {
-			r->gone = true; /* cut the stream rather than send half a chunk */
-			return;
-		}
-		r->out = t;
-		r->cap = cap;
-	}
-	memcpy(r->out + r->len, data, len);
-	r->len += len;
-}
-
-/* With r->lock held: set a whole response (text taken over). */
-static void set_whole(serve_req *r, int status, char *text, const char *ctype)
-{
-	free(r->whole);
-	r->status = status;
-	r->whole = text;
-	r->whole_len = text ? strlen(text) : 0;
-	r->ctype = ctype;
-	r->ready = true;
-}
-
-static char *error_body(const char *type, const char *param, const char *code,
-                        const char *message)
-{
-	cJSON *root = cJSON_CreateObject(), *e = cJSON_AddObjectToObject(root, "error");
-	char *text;
-	cJSON_AddStringToObject(e, "message", message ? message : "");
-	cJSON_AddStringToObject(e, "type", type ? type : "server_error");
-	if (param)
-		cJSON_AddStringToObject(e, "param", param);
-	else
-		cJSON_AddNullToObject(e, "param");
-	if (code)
-		cJSON_AddStringToObject(e, "code", code);
-	else
-		cJSON_AddNullToObject(e, "code");
-	text = cJSON_PrintUnformatted(root);
-	cJSON_Delete(root);
-	return text;
-}
-
-/* With r->lock held: add a header to the response (copied). */
-static void add_header(serve_req *r, const char *name, const char *value)
-{
-	header *h = realloc(r->hdrs, (r->nhdrs + 1) * sizeof(*h));
-	if (!h)
-		return;
-	r->hdrs = h;
-	h[r->nhdrs].name = strdup(name);
-	h[r->nhdrs].value = strdup(value);
-	if (h[r->nhdrs].name && h[r->nhdrs].value)
-		r->nhdrs++;
-	else {
-		free(h[r->nhdrs].name);
-		free(h[r->nhdrs].value);
-	}
-}
-
-/* With r->lock held: the error answer, or (a stream already begun) an
- * error chunk that ends it. */
-static void set_error(serve_req *r, int status, const char *type, const char *param,
-                      const char *code, const char *message, int retry_after_s)
-{
-	char *body = error_body(type, param, code, message);
-	if (r->stream) {
-		if (body) {
-			out_append(r, "data: ", 6);
-			out_append(r, body, strlen(body));
-			out_append(r, "\n\n", 2);
-		}
-		free(body);
-		return;
-	}
-	if (status == 429 && retry_after_s > 0) {
-		char v[24];
-		snprintf(v, sizeof(v), "%d", retry_after_s);
-		add_header(r, MHD_HTTP_HEADER_RETRY_AFTER, v);
-	}
-	set_whole(r, status, body, "application/json");
-}
-
-/* Ends the request for the handler: wake the connection, drop its ref. */
-static void handler_end(serve_req *r)
-{
-	void (*fn)(void *);
-	void *payload = NULL;
-	r->ended = true;
-	if (r->conn)
-		wake(r);
-	take_abort(r, &fn, &payload);
-	pthread_mutex_unlock(&r->lock);
-	req_unref(r);
-}
-
-void serve_reply_error(serve_req *r, int status, const char *type, const char *param,
-                       const char *code, const char *message, int retry_after_s)
-{
-	pthread_mutex_lock(&r->lock);
-	if (!r->ended)
-		set_error(r, status, type, param, code, message, retry_after_s);
-	handler_end(r);
-}
-
-void serve_reply_json(serve_req *r, int status, char *json)
-{
-	pthread_mutex_lock(&r->lock);
-	if (!r->ended && !r->stream)
-		set_whole(r, status, json, "application/json");
-	else
-		free(json);
-	handler_end(r);
-}
-
-void serve_stream_begin(serve_req *r)
-{
-	pthread_mutex_lock(&r->lock);
-	if (!r->ready && !r->ended) {
-		r->stream = true;
-		r->status = 200;
-		r->ready = true;
-		if (r->conn)
-			wake(r);
-	}
-	pthread_mutex_unlock(&r->lock);
-}
-
-void serve_stream_write(serve_req *r, const char *data, size_t len)
-{
-	pthread_mutex_lock(&r->lock);
-	if (r->stream && !r->ended && !r->gone) {
-		out_append(r, data, len);
-		if (r->conn)
-			wake(r);
-	}
-	pthread_mutex_unlock(&r->lock);
-}
-
-void serve_stream_end(serve_req *r)
-{
-	pthread_mutex_lock(&r->lock);
-	if (!r->ready) { /* never begun: an empty stream */
-		r->stream = true;
-		r->status = 200;
-		r->ready = true;
-	}
-	handler_end(r);
-}
-
-void serve_req_header(serve_req *r, const char *name, const char *value)
-{
-	pthread_mutex_lock(&r->lock);
-	if (!r->queued)
-		add_header(r, name, value);
-	pthread_mutex_unlock(&r->lock);
-}
-
-const char *serve_req_body(const serve_req *r, size_t *len)
-{
-	if (len)
-		*len = r->body_len;
-	return r->body ? r->body : "";
-}
-
-const char *serve_req_header_in(const serve_req *r, const char *name)
-{
-	return r->conn ? MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name) : NULL;
-}
-
-const char *serve_req_id(const serve_req *r)
-{
-	return r->id;
-}
-
-void serve_req_on_abort(serve_req *r, void (*fn)(void *payload), void *payload)
-{
-	void (*call)(void *) = NULL;
-	void *p = NULL;
-	pthread_mutex_lock(&r->lock);
-	r->abort_fn = fn;
-	r->abort_payload = payload;
-	take_abort(r, &call, &p);
-	pthread_mutex_unlock(&r->lock);
-	if (call)
-		call(p);
-}
-
-static void set_str(char **dst, const char *v)
-{
-	if (!v)
-		return;
-	free(*dst);
-	*dst = strdup(v);
-}
-
-void serve_req_log(serve_req *r, const char *session, const char *model, const char *agent_path,
-                   const hf_usage *usage)
-{
-	pthread_mutex_lock(&r->lock);
-	set_str(&r->session, session);
-	set_str(&r->model, model);
-	set_str(&r->agent_path, agent_path);
-	if (usage) {
-		r->usage = *usage;
-		r->have_usage = true;
-	}
-	pthread_mutex_unlock(&r->lock);
 }
 
 /* ---- the access log ---- */
@@ -463,7 +139,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 	} else if (r->ended) {
 		n = MHD_CONTENT_READER_END_OF_STREAM;
 	} else {
-		suspend(r); /* called again once serve_stream_* resumes it */
+		serve_req_suspend(r); /* called again once serve_stream_* resumes it */
 		n = 0;
 	}
 	pthread_mutex_unlock(&r->lock);
@@ -472,7 +148,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 
 static void stream_release(void *cls)
 {
-	req_unref(cls);
+	serve_req_unref(cls);
 }
 
 /* Queue r's ready response (MHD's thread, in the access handler). */
@@ -480,6 +156,7 @@ static enum MHD_Result queue(serve_req *r)
 {
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
+	unsigned status;
 	size_t i;
 
 	pthread_mutex_lock(&r->lock);
@@ -508,8 +185,9 @@ static enum MHD_Result queue(serve_req *r)
 	for (i = 0; i < r->nhdrs; i++)
 		MHD_add_response_header(resp, r->hdrs[i].name, r->hdrs[i].value);
 	r->queued = true;
+	status = (unsigned)r->status;
 	pthread_mutex_unlock(&r->lock);
-	ret = MHD_queue_response(r->conn, (unsigned)r->status, resp);
+	ret = MHD_queue_response(r->conn, status, resp);
 	MHD_destroy_response(resp);
 	return ret;
 }
@@ -524,7 +202,7 @@ static enum MHD_Result answer_error(serve_req *r, int status, const char *type,
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	pthread_mutex_lock(&r->lock);
-	set_error(r, status, type, param, code, msg, 0);
+	serve_req_set_error(r, status, type, param, code, msg, 0);
 	r->ended = true;
 	pthread_mutex_unlock(&r->lock);
 	return queue(r);
@@ -535,7 +213,7 @@ static enum MHD_Result answer(serve_req *r, int status, char *text, const char *
 	if (!text)
 		return answer_error(r, 500, "server_error", NULL, NULL, "out of memory");
 	pthread_mutex_lock(&r->lock);
-	set_whole(r, status, text, ctype);
+	serve_req_set_whole(r, status, text, ctype);
 	r->ended = true;
 	pthread_mutex_unlock(&r->lock);
 	return queue(r);
@@ -652,6 +330,7 @@ static serve_req *req_new(serve_server *s, struct MHD_Connection *conn, const ch
 	if (!r)
 		return NULL;
 	r->s = s;
+	r->ep = s->ep;
 	r->conn = conn;
 	r->fd = -1;
 	atomic_init(&r->refs, 1);
@@ -697,14 +376,14 @@ static enum MHD_Result begin(serve_server *s, serve_req *r, const char *url, con
 		                    "Invalid URL (%s %.200s)", method, url);
 	if (strcmp(method, rt->method)) {
 		pthread_mutex_lock(&r->lock);
-		add_header(r, MHD_HTTP_HEADER_ALLOW, rt->method);
+		serve_req_add_header(r, MHD_HTTP_HEADER_ALLOW, rt->method);
 		pthread_mutex_unlock(&r->lock);
 		return answer_error(r, 405, "invalid_request_error", NULL, "method_not_allowed",
 		                    "%s is not allowed on %s; use %s", method, url, rt->method);
 	}
 	if (!rt->open && !authorized(s, r->conn)) {
 		pthread_mutex_lock(&r->lock);
-		add_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+		serve_req_add_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
 		pthread_mutex_unlock(&r->lock);
 		return answer_error(r, 401, "invalid_request_error", NULL, "invalid_api_key",
 		                    "Incorrect API key provided: send one of the server's client keys "
@@ -797,7 +476,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	ready = r->ready;
 	if (!ready)
-		suspend(r); /* called again once serve_reply_* / serve_stream_begin resumes it */
+		serve_req_suspend(r); /* called again once serve_reply_* / serve_stream_begin resumes it */
 	pthread_mutex_unlock(&r->lock);
 	return ready ? queue(r) : MHD_YES;
 }
@@ -833,13 +512,13 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	 * and counted as 499, nginx's convention) */
 	if ((toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && r->stream) || !r->queued)
 		r->status = 499;
-	take_abort(r, &fn, &payload);
+	serve_req_take_abort(r, &fn, &payload);
 	pthread_mutex_unlock(&r->lock);
 	if (fn)
 		fn(payload);
 	serve_metrics_request(r->status);
 	access_log(s, r);
-	req_unref(r);
+	serve_req_unref(r);
 }
 
 /* ---- the watchdog: suspended sockets whose peer hung up ---- */
@@ -871,13 +550,13 @@ static void *watchdog(void *arg)
 			pthread_mutex_lock(&r->lock);
 			if (r->suspended && r->conn) { /* active connections MHD watches itself */
 				r->gone = true;
-				wake(r);
-				take_abort(r, &fn, &payload);
+				serve_req_wake(r);
+				serve_req_take_abort(r, &fn, &payload);
 			}
 			pthread_mutex_unlock(&r->lock);
 			if (fn)
 				fn(payload);
-			req_unref(r);
+			serve_req_unref(r);
 		}
 	}
 }
@@ -1039,6 +718,11 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	n = strlen(msg);
 	while (n && msg[n - 1] == '\n')
 		msg[--n] = '\0';
+	/* what MHD says when this file closes a connection whose client went
+	 * away (the access log has it as 499): not news */
+	if (strstr(msg, "Closing connection (application error") ||
+	    strstr(msg, "Application reported internal error"))
+		return;
 	serve_note("%s", msg);
 }
 
@@ -1162,7 +846,7 @@ void serve_server_free(serve_server *s)
 			pthread_mutex_lock(&r->lock);
 			if (r->suspended) {
 				r->gone = true;
-				wake(r);
+				serve_req_wake(r);
 			}
 			pthread_mutex_unlock(&r->lock);
 		}

@@ -68,16 +68,6 @@ static void usage(FILE *f)
 	        "5 cannot listen, 1 other errors. See docs/serve.md.\n");
 }
 
-void serve_note(const char *fmt, ...)
-{
-	va_list ap;
-	fputs("handoff serve: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
 static int usage_error(const char *fmt, ...)
 {
 	va_list ap;
