@@ -223,6 +223,8 @@ int cli_open_tools(hf_tools **out, const hf_graph *g, cli_render *r);
 
 /* `handoff mock ARGS`: run the handoff-mock program in place of this one. */
 int cli_exec_mock(int argc, char **argv);
+/* `handoff serve ARGS`: run the handoff-serve program in place of this one. */
+int cli_exec_serve(int argc, char **argv);
 /* --mock: start handoff-mock on a free port and point e at it; it runs
  * until cli_mock_stop, and dies with this process however it ends
  * (PR_SET_PDEATHSIG). Its environment holds no API key (only locale, time

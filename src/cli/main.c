@@ -23,6 +23,7 @@ static const command commands[] = {
 	{ "models", hf_cmd_models, "list the models of the endpoint (Model Hub)" },
 	{ "providers", hf_cmd_providers, "list the compute providers (Model Hub)" },
 	{ "model", hf_cmd_model, "show one model's detail and usage requirements" },
+	{ "serve", cli_exec_serve, "serve agent graphs as an OpenAI-compatible endpoint" },
 	{ "mock", cli_exec_mock, "serve a local scripted OpenAI-compatible endpoint" },
 };
 

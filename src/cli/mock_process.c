@@ -1,6 +1,7 @@
 /*
- * mock_process.c - running the mock endpoint program (handoff-mock): in
- * place of `handoff mock`, and as a child process for --mock.
+ * mock_process.c - running the programs beside handoff: the mock endpoint
+ * (handoff-mock) in place of `handoff mock` and as a child process for
+ * --mock, and the server (handoff-serve) in place of `handoff serve`.
  */
 #include "cli.h"
 
@@ -19,8 +20,8 @@
 #define HF_BINDIR "/usr/local/bin"
 #endif
 
-/* handoff-mock next to this program, else in the install directory. */
-static const char *mock_path(void)
+/* The program `name` next to this program, else in the install directory. */
+static const char *program_path(const char *name)
 {
 	static char path[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 32);
@@ -28,22 +29,35 @@ static const char *mock_path(void)
 		char *slash;
 		path[n] = '\0';
 		if ((slash = strrchr(path, '/'))) {
-			strcpy(slash + 1, "handoff-mock");
+			snprintf(slash + 1, 32, "%s", name);
 			if (access(path, X_OK) == 0)
 				return path;
 		}
 	}
-	return HF_BINDIR "/handoff-mock";
+	snprintf(path, sizeof(path), "%s/%s", HF_BINDIR, name);
+	return path;
+}
+
+/* Run program `name` in place of this one with argv's arguments. */
+static int exec_program(const char *name, char **argv)
+{
+	const char *path = program_path(name);
+	argv[0] = (char *)name;
+	execv(path, argv);
+	fprintf(stderr, "handoff: cannot run %s: %s\n", path, strerror(errno));
+	return HF_EXIT_ERROR;
 }
 
 int cli_exec_mock(int argc, char **argv)
 {
-	const char *path = mock_path();
 	(void)argc;
-	argv[0] = (char *)"handoff-mock";
-	execv(path, argv);
-	fprintf(stderr, "handoff: cannot run %s: %s\n", path, strerror(errno));
-	return HF_EXIT_ERROR;
+	return exec_program("handoff-mock", argv);
+}
+
+int cli_exec_serve(int argc, char **argv)
+{
+	(void)argc;
+	return exec_program("handoff-serve", argv);
 }
 
 static pid_t mock_pid = -1;
@@ -122,7 +136,7 @@ static void exec_child(const char *path, int fd, pid_t parent, char **env)
 
 int cli_mock_start(cli_endpoint *e)
 {
-	const char *path = mock_path();
+	const char *path = program_path("handoff-mock");
 	pid_t parent = getpid();
 	char **env = child_env();
 	int fds[2];

@@ -11,7 +11,8 @@
  *
  * Files: serve_main.c (options, signals: SIGTERM drains, SIGHUP reloads),
  * serve_http.c (the daemon, routing, auth, limits, error bodies, access
- * log, /healthz /readyz /v1/models /metrics), serve_graphs.c (the served
+ * log, /healthz /readyz /v1/models /metrics), serve_req.c (the answer
+ * functions below, any thread), serve_note.c (log lines), serve_graphs.c (the served
  * graphs, reloaded atomically), serve_chat.c (POST /v1/chat/completions),
  * serve_engine.c (the engine thread), serve_metrics.c (counters and
  * histograms in the Prometheus text format). Public API of libhandoff only.
@@ -48,6 +49,10 @@ typedef struct serve_options {
 	const char *ready_file;      /* write "http://ADDR:PORT\n" here once listening */
 } serve_options;
 
+/* A log line on stderr, prefixed "handoff serve: " (serve_note.c; any
+ * thread). Never a key or a message text. */
+void serve_note(const char *fmt, ...);
+
 /* ---- served graphs (serve_graphs.c) ---- */
 
 /* One loaded generation of one graph: the graph and its started tool set.
@@ -81,6 +86,22 @@ void serve_graphs_free(serve_graphs *gs);
 
 typedef struct serve_req serve_req;
 typedef struct serve_server serve_server;
+typedef struct serve_chat serve_chat;
+
+/* The server in two steps, so that a bad listen address or keys file is
+ * refused before any graph is loaded: _new reads the keys file (mode 0600;
+ * HF_ECONFIG otherwise) and binds the listening socket (HF_EINVAL: a
+ * non-loopback address without keys, or an address that does not parse;
+ * HF_ENET: cannot bind); _start runs the daemon over the graphs and the
+ * chat handler (both borrowed; they outlive the server). */
+int serve_server_new(serve_server **out, const serve_options *o, hf_error *err);
+int serve_server_start(serve_server *s, serve_graphs *gs, serve_chat *chat, hf_error *err);
+/* "http://ADDR:PORT" with the port actually bound. */
+const char *serve_server_url(const serve_server *s);
+/* Stop accepting connections (draining); requests already accepted go on. */
+void serve_server_quiesce(serve_server *s);
+/* Stop the daemon (connections still open are closed) and free. NULL-safe. */
+void serve_server_free(serve_server *s);
 
 /* An OpenAI error body {"error":{"message","type","param","code"}} with
  * `status`, and (status 429) a Retry-After of retry_after_s. Any thread;
@@ -111,8 +132,6 @@ void serve_req_log(serve_req *r, const char *session, const char *model, const c
                    const hf_usage *usage);
 
 /* ---- chat completions (serve_chat.c) ---- */
-
-typedef struct serve_chat serve_chat;
 
 /* The chat handler over the engine thread and the store. */
 int serve_chat_new(serve_chat **out, serve_graphs *gs, const serve_options *o, hf_error *err);
