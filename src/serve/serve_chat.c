@@ -16,6 +16,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +35,7 @@ struct serve_chat {
 	turn *turns;                /* in flight, under mu */
 	size_t in_flight;           /* under mu: turns accepted and not yet answered */
 	bool draining;              /* under mu */
-	uint64_t serial;            /* under mu: for reply ids */
+	serve_chat *next_chat;      /* chats, under chats_mu */
 };
 
 struct turn {
@@ -42,6 +43,7 @@ struct turn {
 	serve_req *r;
 	serve_graph *g;
 	serve_chat_request q;
+	uint64_t serial;            /* unique in the process: the abort handle */
 	char id[48];
 	serve_chat_meta meta;
 	hf_session *session;
@@ -383,22 +385,34 @@ static void start_turn(void *payload)
 		hf_engine_cancel(serve_engine_hf(c->eng), id, NULL);
 }
 
-/* The client went away (HTTP thread): cancel its turn; nothing is stored. */
+/* Chats of this process, for on_abort (one in handoff-serve). */
+static pthread_mutex_t chats_mu = PTHREAD_MUTEX_INITIALIZER;
+static serve_chat *chats;
+
+/* The client went away (HTTP thread): cancel its turn; nothing is stored.
+ * The payload is the turn's serial, not a pointer: the HTTP side may call
+ * this while the engine thread is ending the request and freeing the
+ * turn, so the turn is looked up among those still in flight. */
+static _Atomic uint64_t last_serial;
+
 static void on_abort(void *payload)
 {
-	turn *t = payload;
-	serve_chat *c = t->c;
-	turn *u;
-	uint64_t id;
+	uint64_t serial = (uint64_t)(uintptr_t)payload, id;
+	serve_chat *c;
+	turn *t;
 
-	pthread_mutex_lock(&c->mu);
-	for (u = c->turns; u && u != t; u = u->next) {}
-	if (u) {
-		atomic_store(&t->aborted, true);
-		if ((id = atomic_load(&t->turn_id)))
-			hf_engine_cancel(serve_engine_hf(c->eng), id, NULL);
+	pthread_mutex_lock(&chats_mu);
+	for (c = chats; c; c = c->next_chat) {
+		pthread_mutex_lock(&c->mu);
+		for (t = c->turns; t && t->serial != serial; t = t->next) {}
+		if (t) {
+			atomic_store(&t->aborted, true);
+			if ((id = atomic_load(&t->turn_id)))
+				hf_engine_cancel(serve_engine_hf(c->eng), id, NULL);
+		}
+		pthread_mutex_unlock(&c->mu);
 	}
-	pthread_mutex_unlock(&c->mu);
+	pthread_mutex_unlock(&chats_mu);
 }
 
 /* ---- the handler (HTTP thread) ---- */
@@ -470,8 +484,9 @@ void serve_chat_handle(serve_chat *c, serve_req *r)
 		if (c->turns)
 			c->turns->prev = t;
 		c->turns = t;
+		t->serial = atomic_fetch_add(&last_serial, 1) + 1;
 		snprintf(t->id, sizeof(t->id), "chatcmpl-%s-%llu", serve_req_id(r),
-		         (unsigned long long)++c->serial);
+		         (unsigned long long)t->serial);
 	}
 	pthread_mutex_unlock(&c->mu);
 	if (busy) {
@@ -494,7 +509,7 @@ void serve_chat_handle(serve_chat *c, serve_req *r)
 	t->meta = (serve_chat_meta){ t->id, (long long)time(NULL), t->q.model };
 	if (t->q.session)
 		serve_req_header(r, "X-Handoff-Session", t->q.session);
-	serve_req_on_abort(r, on_abort, t);
+	serve_req_on_abort(r, on_abort, (void *)(uintptr_t)t->serial);
 	if (serve_engine_post(c->eng, start_turn, t, &err)) {
 		/* Stopping: drain came in between. */
 		pthread_mutex_lock(&c->mu);
@@ -569,6 +584,10 @@ int serve_chat_new(serve_chat **out, serve_graphs *gs, const serve_options *o, h
 		serve_chat_free(c);
 		return rc;
 	}
+	pthread_mutex_lock(&chats_mu);
+	c->next_chat = chats;
+	chats = c;
+	pthread_mutex_unlock(&chats_mu);
 	*out = c;
 	return HF_OK;
 }
@@ -640,9 +659,16 @@ void serve_chat_drain(serve_chat *c, long grace_ms)
 
 void serve_chat_free(serve_chat *c)
 {
+	serve_chat **p;
+
 	if (!c)
 		return;
 	serve_chat_drain(c, 0);
+	pthread_mutex_lock(&chats_mu);
+	for (p = &chats; *p && *p != c; p = &(*p)->next_chat) {}
+	if (*p)
+		*p = c->next_chat;
+	pthread_mutex_unlock(&chats_mu);
 	hf_store_free(c->store);
 	free(c->db_path);
 	pthread_cond_destroy(&c->changed);
