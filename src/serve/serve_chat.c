@@ -485,8 +485,7 @@ void serve_chat_handle(serve_chat *c, serve_req *r)
 			c->turns->prev = t;
 		c->turns = t;
 		t->serial = atomic_fetch_add(&last_serial, 1) + 1;
-		snprintf(t->id, sizeof(t->id), "chatcmpl-%s-%llu", serve_req_id(r),
-		         (unsigned long long)t->serial);
+		snprintf(t->id, sizeof(t->id), "chatcmpl-%.38s", serve_req_id(r));
 	}
 	pthread_mutex_unlock(&c->mu);
 	if (busy) {
