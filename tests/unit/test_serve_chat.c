@@ -489,6 +489,41 @@ static void test_upstream_timeout_is_504(void **state)
 	               "upstream_timeout", "timed out");
 }
 
+/* A failure after the stream started: the text so far, an error chunk,
+ * [DONE]; nothing stored. */
+static void test_error_after_stream_started(void **state)
+{
+	served s;
+	tm_resp r;
+	char **ev;
+	size_t n;
+	cJSON *c, *e;
+	(void)state;
+
+	serve_start(&s, "[{\"tool_calls\":[{\"id\":\"c1\",\"name\":\"transfer_to_english_agent\"}]},"
+	                "{\"content\":\"Hello there my good friend, how are you?\","
+	                "\"fault\":\"error-mid-stream\"}]", NULL);
+	chat(&r, &s, "conv-m", "{\"model\":\"support\",\"stream\":true,\"messages\":"
+	                       "[{\"role\":\"user\",\"content\":\"Hello\"}]}");
+	assert_int_equal(r.status, 200);
+	ev = tm_sse_data(r.body, r.len, &n);
+	assert_true(n >= 4);
+	assert_true(ts_contains(ev[1], "\"content\":\"Hello \""));
+	assert_string_equal(ev[n - 1], "[DONE]");
+	c = cJSON_Parse(ev[n - 2]);
+	e = cJSON_GetObjectItem(c, "error");
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(e, "type")), "upstream_error");
+	assert_true(ts_contains(cJSON_GetStringValue(cJSON_GetObjectItem(e, "message")),
+	                        "mid_stream_error"));
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(c, "choices")), 0);
+	assert_false(ts_contains(r.body, "\"finish_reason\":\"stop\""));
+	cJSON_Delete(c);
+	tm_strv_free(ev);
+	tm_resp_dispose(&r);
+	assert_int_equal(stored(&s, "conv-m", NULL, 0), -1);
+	serve_stop(&s);
+}
+
 static void test_bad_requests(void **state)
 {
 	served s;
@@ -526,6 +561,7 @@ int main(void)
 		cmocka_unit_test(test_upstream_500_is_502),
 		cmocka_unit_test(test_upstream_429_is_502),
 		cmocka_unit_test(test_upstream_timeout_is_504),
+		cmocka_unit_test(test_error_after_stream_started),
 		cmocka_unit_test(test_bad_requests),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
