@@ -84,7 +84,8 @@ typedef enum hf_code {
 	HF_ENOMEM = -13,     /* out of memory */
 	HF_ELIMIT = -14,     /* a size or count limit was exceeded */
 	HF_ECONFLICT = -15,  /* the session changed under us (another writer) */
-	HF_EREFUSAL = -16    /* the model refused to answer (its words in the message) */
+	HF_EREFUSAL = -16,   /* the model refused to answer (its words in the message) */
+	HF_ETOOLFAIL = -17   /* a function tool failed under `tool_errors: fail` */
 } hf_code;
 
 #define HF_ERROR_MESSAGE_MAX 1024
@@ -195,6 +196,13 @@ HF_EXTERN(const char *) hf_agent_compute_provider(const hf_agent *a);
 HF_EXTERN(const char *) hf_agent_tool_name(const hf_agent *a); /* transfer_to_... */
 HF_EXTERN(size_t) hf_agent_handoff_count(const hf_agent *a);
 HF_EXTERN(const hf_agent *) hf_agent_handoff_at(const hf_agent *a, size_t i);
+/* The agent's `tools:` entries as written ("files.read_text_file",
+ * "files.*", "lookup_order"); NULL when i is out of range. A tool set
+ * (hf_tools_start) binds them; an entry without a '.' names a C callback. */
+HF_EXTERN(size_t) hf_agent_tool_count(const hf_agent *a);
+HF_EXTERN(const char *) hf_agent_tool_at(const hf_agent *a, size_t i);
+/* How many MCP servers the graph file declares (mcp_servers). */
+HF_EXTERN(size_t) hf_graph_mcp_server_count(const hf_graph *g);
 
 /* Write the handoff tool name for an agent name into buf (size cap):
  * "transfer_to_" + name with every character (code point) outside
@@ -691,7 +699,8 @@ typedef struct hf_run_options {
  * failure neither the store nor `session` changes. *answer (may be NULL)
  * receives the owned final text.
  * Errors: HF_EINVAL (input), HF_EAUTH, HF_ENET, HF_EHTTP, HF_EPROTOCOL,
- * HF_EMAXTURNS, HF_ELOOP, HF_ETOOL, HF_ESTORE, HF_ECONFLICT, HF_ECANCELLED,
+ * HF_EMAXTURNS, HF_ELOOP, HF_ETOOL, HF_ETOOLFAIL (a tool failed under
+ * `tool_errors: fail`), HF_ESTORE, HF_ECONFLICT, HF_ECANCELLED,
  * HF_EREFUSAL (a model refused), HF_ELIMIT (a model stopped at its token
  * limit without answering, or a size limit). */
 HF_EXTERN(int) hf_run(char **answer, hf_client *c, const hf_graph *graph,

@@ -86,6 +86,7 @@ const char *hf_code_name(int code)
 	case HF_ELIMIT: return "limit";
 	case HF_ECONFLICT: return "conflict";
 	case HF_EREFUSAL: return "refusal";
+	case HF_ETOOLFAIL: return "tool_failed";
 	default: return "unknown";
 	}
 }

@@ -148,6 +148,7 @@ void hf_agent_dispose(hf_agent *a)
 	for (i = 0; i < a->ntools; i++) {
 		free(a->tools[i].server);
 		free(a->tools[i].name);
+		free(a->tools[i].written);
 	}
 	free(a->tools);
 	strv_free(a->stop_at);
@@ -266,4 +267,19 @@ size_t hf_agent_handoff_count(const hf_agent *a)
 const hf_agent *hf_agent_handoff_at(const hf_agent *a, size_t i)
 {
 	return a && i < a->nhandoffs ? a->handoffs[i] : NULL;
+}
+
+size_t hf_agent_tool_count(const hf_agent *a)
+{
+	return a ? a->ntools : 0;
+}
+
+const char *hf_agent_tool_at(const hf_agent *a, size_t i)
+{
+	return a && i < a->ntools ? a->tools[i].written : NULL;
+}
+
+size_t hf_graph_mcp_server_count(const hf_graph *g)
+{
+	return g ? g->nservers : 0;
 }

@@ -27,6 +27,7 @@ typedef struct hf_agent_tool {
 	char *server;      /* the MCP server's name (SERVER.TOOL, SERVER.*); NULL for
 	                      a bare name: a C callback */
 	char *name;        /* the tool's name; "*" for every tool the server lists */
+	char *written;     /* the entry as written: "SERVER.TOOL", "SERVER.*", NAME */
 	int line, col;     /* where it was named (in the agent's file) */
 } hf_agent_tool;
 

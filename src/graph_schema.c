@@ -486,9 +486,11 @@ static void read_tools(graph_build *b, const char *file, const gy_node *v, hf_ag
 			continue;
 		}
 		out->server = server;
-		if (!(out->name = hf_strdup(dot ? dot + 1 : t->str))) {
+		if (!(out->name = hf_strdup(dot ? dot + 1 : t->str)) ||
+		    !(out->written = hf_strdup(t->str))) {
 			free(server);
-			out->server = NULL;
+			free(out->name);
+			out->server = out->name = NULL;
 			b->oom = true;
 			return;
 		}

@@ -22,7 +22,7 @@
  *    the SDK, such an answer adds no assistant message: the stored turn
  *    ends with the tool message, which is valid history for the next
  *    user message. A failed tool is told to the model unless the graph
- *    says tool_errors: fail (then the turn fails with HF_ETOOL).
+ *    says tool_errors: fail (then the turn fails with HF_ETOOLFAIL).
  */
 #include "turn.h"
 
@@ -659,18 +659,21 @@ static int finish(hf_turn *t, hf_reply *r, hf_error *err)
 /* Under tool_errors: fail, a failed call ends the turn. */
 static int check_failed(hf_turn *t, size_t i, hf_error *err)
 {
-	const char *text;
+	const char *text, *origin;
 	bool is_error;
 	size_t skip = strlen("An error occurred while running the tool. Please try again. Error: ");
 	if (!t->g->tool_errors_fail)
 		return HF_OK;
-	hf_tool_call_result(t->slots[i].call, &text, &is_error, NULL);
+	hf_tool_call_result(t->slots[i].call, &text, &is_error, &origin);
 	if (!is_error)
 		return HF_OK;
 	if (!strncmp(text, "An error occurred while running the tool. Please try again. Error: ", skip))
 		text += skip;
-	return hf_err(err, HF_ETOOL, "tool '%s' of agent '%s' failed (tool_errors: fail): %s",
-	              t->rcalls[i].name, t->agent->name, text);
+	/* an MCP tool is named as on stderr: server.tool (its isError text may
+	 * not say which server it came from) */
+	return hf_err(err, HF_ETOOLFAIL, "tool '%s%s%s' of agent '%s' failed (tool_errors: fail): %s",
+	              origin ? origin : "", origin ? "." : "", t->rcalls[i].name, t->agent->name,
+	              text);
 }
 
 /* A started call's end: fail the turn or go on. */

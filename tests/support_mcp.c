@@ -5,11 +5,18 @@
 
 #include "support.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 void ts_mcp_call_init(ts_mcp_call *c)
 {
@@ -155,4 +162,86 @@ void ts_mcp_conf_dispose(hf_mcp_server_conf *c)
 {
 	free(c->args);
 	c->args = NULL;
+}
+
+/* ---- the npm servers ---- */
+
+static int installed = -1; /* install's exit status */
+
+int ts_npm_install(void)
+{
+	if (installed < 0) {
+		int st = system(TS_NPM_DIR "/install");
+		installed = WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+	}
+	return installed;
+}
+
+void ts_npm_need(void)
+{
+	int st = ts_npm_install();
+	if (st == 77) {
+		print_message("skipped: node/npm cannot be installed here (tests/npm/install said why)\n");
+		skip();
+	}
+	if (st != 0)
+		fail_msg("tests/npm/install failed (exit %d)", st);
+}
+
+/* A port free at this moment (bound to port 0, then released). */
+static int free_port(void)
+{
+	struct sockaddr_in a = { 0 };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+static bool accepts(void *arg)
+{
+	struct sockaddr_in a = { 0 };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	bool ok;
+	a.sin_family = AF_INET;
+	a.sin_port = htons((uint16_t)*(int *)arg);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+	close(fd);
+	return ok;
+}
+
+int ts_everything_http_start(int *port, const char *log_path)
+{
+	char port_text[16];
+	pid_t pid;
+	*port = free_port();
+	snprintf(port_text, sizeof(port_text), "%d", *port);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char *argv[] = { "node", TS_EVERYTHING, "streamableHttp", NULL };
+		setpgid(0, 0);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		setenv("PORT", port_text, 1);
+		if (!freopen(log_path, "w", stdout))
+			_exit(126);
+		execvp("node", argv);
+		_exit(127);
+	}
+	ts_wait_until(accepts, port, "server-everything listening");
+	return pid;
+}
+
+void ts_everything_http_stop(int pid)
+{
+	int status;
+	kill(-pid, SIGTERM);
+	ts_wait_child(pid, &status);
+	kill(-pid, SIGKILL);
 }

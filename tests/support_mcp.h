@@ -46,4 +46,23 @@ void ts_log_stop(void);
 void ts_mcp_conf(hf_mcp_server_conf *c, const char *name, const char *const *modes);
 void ts_mcp_conf_dispose(hf_mcp_server_conf *c);
 
+/* The official MCP servers from npm (tests/npm, pinned by its lock). */
+#define TS_NPM_DIR HF_SOURCE_DIR "/tests/npm"
+#define TS_EVERYTHING TS_NPM_DIR "/node_modules/@modelcontextprotocol/server-everything/dist/index.js"
+#define TS_FILESYSTEM TS_NPM_DIR "/node_modules/@modelcontextprotocol/server-filesystem/dist/index.js"
+
+/* Run tests/npm/install once per process; returns its exit status (77:
+ * node cannot be installed here). */
+int ts_npm_install(void);
+/* In a test: skip with the reason printed when install said 77, fail the
+ * test when it failed otherwise. */
+void ts_npm_need(void);
+
+/* server-everything in streamableHttp mode on a free loopback port, its
+ * stdout in log_path; it dies with the test (PR_SET_PDEATHSIG) and in its
+ * own process group. *port gets the port it listens on once it accepts. */
+int ts_everything_http_start(int *port, const char *log_path);
+/* SIGTERM its process group, reap it, SIGKILL what is left. */
+void ts_everything_http_stop(int pid);
+
 #endif

@@ -11,13 +11,17 @@ rules of docs/bench-peers.md ("Equal work"):
  4. "stream": false dropped (absent means the same);
  5. role "tool" message contents compared as parsed JSON when they are JSON;
  6. tool-call ids compared by position, not value;
- 7. headers other than Content-Type and Authorization ignored.
+ 7. headers other than Content-Type and Authorization ignored;
+ 8. in tools[].function.parameters, "required": [] and
+    "additionalProperties": true dropped (JSON Schema's defaults: the same
+    schema).
 
 The contender's log must hold whole runs (a multiple of the reference's
 request count); request i is compared with reference request i mod count.
 Given the two programs' outputs too, the answers must be the same text (a
 JSON line's final_output, else the whole output) and a JSON line's
-last_agent, when not null, must be the Spanish agent.
+last_agent, when both name one, the same agent (the triage runs: the
+Spanish agent).
 
     equal_work.py REFERENCE_LOG CONTENDER_LOG NAME [REFERENCE_OUT CONTENDER_OUT]
 
@@ -61,6 +65,17 @@ def drop_strict(body):
             tool["function"].pop("strict", None)
 
 
+def drop_schema_defaults(body):
+    for tool in body.get("tools") or []:
+        params = tool.get("function", {}).get("parameters") if isinstance(tool, dict) else None
+        if not isinstance(params, dict):
+            continue
+        if params.get("required") == []:
+            del params["required"]
+        if params.get("additionalProperties") is True:
+            del params["additionalProperties"]
+
+
 def drop_stream_false(body):
     if body.get("stream") is False:
         del body["stream"]
@@ -101,6 +116,8 @@ RULES = [  # (rule, what to say when it changes one side and not the other)
     (lower_tool_names, "handoff tool names differ in case (compared lower-cased)"),
     (drop_strict, "tools[].function.strict present on one side only (dropped)"),
     (drop_stream_false, '"stream": false sent by one side only (dropped)'),
+    (drop_schema_defaults, 'tool parameters: "required": [] / "additionalProperties": true '
+                           'on one side only (JSON Schema\'s defaults, dropped)'),
 ]
 
 
@@ -211,11 +228,11 @@ def main():
         for i, g in enumerate(got):
             diffs += [f"request {i + 1}: {d}" for d in compare(ref[i % len(ref)], g, notes)]
     if len(sys.argv) > 5:
-        (want, _), (got_answer, agent) = answer(sys.argv[4]), answer(sys.argv[5])
+        (want, want_agent), (got_answer, agent) = answer(sys.argv[4]), answer(sys.argv[5])
         if got_answer != want:
             diffs.append(f"answer: handoff {want!r}, contender {got_answer!r}")
-        if agent not in (None, "Spanish agent"):
-            diffs.append(f"the answer came from {agent!r}, not the Spanish agent")
+        if None not in (agent, want_agent) and agent != want_agent:
+            diffs.append(f"the answer came from {agent!r}, not {want_agent!r} as handoff's")
     print(json.dumps({"contender": name, "equal": not diffs, "requests": len(got),
                       "normalised": sorted(notes), "differences": diffs[:20]},
                      ensure_ascii=False))

@@ -7,6 +7,7 @@ Reads the work directory bench/run filled:
                           of coldstart.py (raw/cold.S/), or `name key=value`
                           lines (bench_engine, bench_sse, ...)
   check/S/NAME.json       equal_work.py's verdict per contender and mode
+                          (S: stream, nostream, or toolloop for the tool loop)
   failures                what broke
 Every figure is the median over the repeats with min and max; a ratio is
 taken per repeat (the contenders of one repeat ran back to back) and
@@ -22,6 +23,8 @@ import statistics
 import subprocess
 
 MODES = ("stream", "nostream")
+CHECKS = MODES + ("toolloop",)  # check directories; the tool loop's reference is toolloop
+REFERENCES = ("handoff", "toolloop")
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 MIB = 1024.0
 
@@ -179,7 +182,7 @@ class Report:
 
     def read_checks(self):
         out = {}
-        for mode in MODES:
+        for mode in CHECKS:
             for f in sorted((self.work / "check" / mode).glob("*.json")):
                 try:
                     out.setdefault(mode, {})[f.stem] = json.loads(f.read_text(encoding="utf-8"))
@@ -208,7 +211,7 @@ class Report:
         """Why the contender of a figure prefix (floor-seq, run-once, ...)
         has no figures, or None."""
         name = prefix.rsplit("-", 1)[0]
-        if name == "sdk" and self.a.sdk_status != "ok":
+        if name.startswith("sdk") and self.a.sdk_status != "ok":
             return self.a.sdk_status
         check = self.checks.get(mode, {}).get(name)
         if check is None:
@@ -371,11 +374,135 @@ class Report:
                            f"| {mark} |")
         self.md.append("")
 
+    # ---- issue 11: the tool loop, a C tool's cost, instructions ----
+
+    def toolloop(self):
+        conc = self.a.concurrency
+        self.md += [
+            "### Tool loop: one MCP tool call per turn, streaming (issue 11)",
+            "",
+            "Each turn: the model calls `echo`, the client calls tests/mcp_test_server.c over "
+            "stdio, the model answers with the result (two model calls, one `tools/call`). "
+            "CPU and memory: the contender's own process, not the server's.",
+            "",
+            "| figure | handoff | Agents SDK (JS) | handoff vs SDK |",
+            "|---|---|---|---|",
+        ]
+        # (label, kind, metric, scale, higher is better, target on the advantage)
+        rows = [
+            ("sequential: turns/s", "seq", "runs_per_s", 1, True, True),
+            ("sequential: ms per turn", "seq", "ms_per_run", 1, False, False),
+            ("sequential: CPU µs per turn", "seq", "cpu_us_per_run", 1, False, False),
+            ("sequential: p50 ms", "seq", "p50_ms", 1, False, False),
+            ("sequential: p99 ms", "seq", "p99_ms", 1, False, False),
+            ("sequential: peak RSS MiB", "seq", "peak_rss_kib", MIB, False, True),
+            ("{conc} in flight: turns/s", "conc", "runs_per_s", 1, True, True),
+            ("{conc} in flight: CPU µs per turn", "conc", "cpu_us_per_run", 1, False, False),
+            ("{conc} in flight: p50 ms", "conc", "p50_ms", 1, False, False),
+            ("{conc} in flight: p99 ms", "conc", "p99_ms", 1, False, False),
+            ("{conc} in flight: peak RSS MiB", "conc", "peak_rss_kib", MIB, False, True),
+        ]
+        for label, kind, metric, scale, higher, tgt in rows:
+            vals, cells = {}, {}
+            for col in ("toolloop", "sdk-toolloop"):
+                figure = f"{col}-{kind}.toolloop"
+                vals[col] = self.fig(f"{figure}.{metric}", figure, None, metric)
+                cells[col] = cell(summary(vals[col]), scale)
+                reason = self.not_run(f"{col}-{kind}", "toolloop")
+                if reason and not vals[col]:
+                    cells[col] = reason
+            adv = ratio(vals["toolloop"], vals["sdk-toolloop"]) if higher else \
+                ratio(vals["sdk-toolloop"], vals["toolloop"])
+            if adv:
+                self.ratios[f"handoff_advantage_over_sdk.toolloop.{kind}.{metric}"] = adv
+            word = "more" if higher else ("less" if "rss" in metric or "cpu" in metric
+                                          else "faster")
+            vs = f"{rcell(adv)} {word}" if adv else "—"
+            if tgt:
+                what = "turns/s" if higher else "peak RSS"
+                vs += " (target " + self.target(f"tool loop, handoff vs Agents SDK, {what} "
+                                                f"({kind})", "stream", adv, ">=", 10,
+                                                "≥ 10×") + ")"
+            self.md.append(f"| {label.format(conc=conc)} | {cells['toolloop']} | "
+                           f"{cells['sdk-toolloop']} | {vs} |")
+        self.md.append("")
+
+    def tool_cost(self):
+        self.md += [
+            "### A C callback tool inside a turn (issue 11)",
+            "",
+            "`bench_tool_cost`: CPU µs of the client's process per turn of two model calls; "
+            "the differences are medians of per-round differences (docs/benchmarks.md, "
+            "\"A C callback tool\").",
+            "",
+            "| figure | streaming | non-streaming | target |",
+            "|---|---|---|---|",
+        ]
+        rows = [
+            ("turn with one tool call: CPU µs", "cpu_us_tool", None),
+            ("turn with two tool calls: CPU µs", "cpu_us_two", None),
+            ("turn with a handoff instead (no tool): CPU µs", "cpu_us_handoff", None),
+            ("a tool call in place of a handoff (tool − handoff turn): CPU µs", "tool_vs_handoff_us",
+             "≤ 2 µs"),
+            ("one more tool call in a reply (two − one tool calls): CPU µs", "per_call_us", None),
+        ]
+        for label, metric, shown in rows:
+            cells, marks = [], []
+            for mode in MODES:
+                v = self.fig(f"tool-cost.{mode}.{metric}", f"tool-cost.{mode}", "tool_cost", metric)
+                cells.append(cell(summary(v)))
+                if shown:
+                    marks.append(self.target(f"C tool: {label}", mode, summary(v), "<=", 2.0,
+                                             shown).replace(shown, mode))
+            tgt = f"{shown}: " + ", ".join(marks) if shown else ""
+            self.md.append(f"| {label} | {cells[0]} | {cells[1]} | {tgt} |")
+        self.md.append("")
+        if self.a.instr_status != "ok":
+            self.md += [f"Instructions: {self.a.instr_status}.", ""]
+            return
+        self.md += [
+            "Instructions per turn, counted by callgrind (`bench/lib/instructions.py`: "
+            "the difference between runs of two lengths, so start-up cancels out; "
+            "deterministic, whatever the load):",
+            "",
+            "| instructions | streaming | non-streaming |",
+            "|---|---|---|",
+        ]
+        per = {}
+        for mode in MODES:
+            for k in ("tool", "two", "handoff", "triage"):
+                v = self.s.values(f"instr-{k}.{mode}", "instructions", k)
+                if v:
+                    per[(k, mode)] = v[min(v)]
+                    self.figures[f"instructions.{k}.{mode}"] = summary(v)
+        def row(label, f):
+            vals = []
+            for mode in MODES:
+                try:
+                    vals.append(f(mode))
+                except KeyError:
+                    vals.append(None)
+            for mode, x in zip(MODES, vals):
+                if x is not None:
+                    self.figures[f"instructions.{label}.{mode}"] = {"median": x, "min": x,
+                                                                    "max": x, "samples": [x]}
+            self.md.append(f"| {label} | {fmt(vals[0])} | {fmt(vals[1])} |")
+        row("turn with one tool call", lambda m: per[("tool", m)])
+        row("turn with two tool calls", lambda m: per[("two", m)])
+        row("turn with a handoff instead", lambda m: per[("handoff", m)])
+        row("a tool call in place of a handoff (tool − handoff)",
+            lambda m: per[("tool", m)] - per[("handoff", m)])
+        row("one more tool call in a reply (two − tool)",
+            lambda m: per[("two", m)] - per[("tool", m)])
+        row("triage run (bench_triage, for comparison across commits)",
+            lambda m: per[("triage", m)])
+        self.md.append("")
+
     def equal_work(self):
         self.md += ["### Equal work (checked before timing)", ""]
-        for mode in MODES:
+        for mode in CHECKS:
             for name, c in self.checks.get(mode, {}).items():
-                if name == "handoff":
+                if name in REFERENCES:
                     continue
                 verdict = "same requests" if c.get("equal") else "DIFFERENT WORK, not timed"
                 extra = "; ".join(c.get("normalised", []) + c.get("differences", [])[:3])
@@ -401,9 +528,12 @@ class Report:
                                                                "not meaningful." if a.quick else ""),
             "",
         ]
-        for mode in MODES:
-            self.triage(mode)
-        self.own()
+        if a.only != "tools":
+            for mode in MODES:
+                self.triage(mode)
+            self.own()
+        self.toolloop()
+        self.tool_cost()
         self.equal_work()
         failures = [l for l in (self.work / "failures").read_text().splitlines() if l.strip()] \
             if (self.work / "failures").exists() else []
@@ -414,11 +544,11 @@ class Report:
             "date": date, "command": a.command, "commit": git_commit(str(ROOT)),
             "machine": m, "load_average": {"start": a.load_start, "end": a.load_end},
             "cpus": a.cpus,
-            "settings": {"quick": bool(a.quick), "repeats": a.repeats, "n": a.n,
+            "settings": {"quick": bool(a.quick), "only": a.only, "repeats": a.repeats, "n": a.n,
                          "warmup": a.warmup, "concurrency": a.concurrency,
                          "cold_runs": a.cold_runs, "conversations": a.conversations,
                          "latency_ms": a.latency, "primary_mode": "stream"},
-            "agents_sdk": a.sdk_status, "equal_work": self.checks, "figures": self.figures,
+            "agents_sdk": a.sdk_status, "instructions": a.instr_status, "equal_work": self.checks, "figures": self.figures,
             "ratios": self.ratios, "targets": self.targets, "failures": failures,
             "table_markdown": "\n".join(self.md),
         }
@@ -429,7 +559,9 @@ class Report:
 
 def main():
     p = argparse.ArgumentParser()
-    for k in ("work", "out", "command", "sdk-status", "load-start", "load-end", "cpus"):
+    p.add_argument("--only", default="all", choices=("all", "tools"))
+    for k in ("work", "out", "command", "sdk-status", "instr-status", "load-start", "load-end",
+              "cpus"):
         p.add_argument("--" + k, required=True)
     for k in ("quick", "repeats", "n", "warmup", "concurrency", "cold-runs", "conversations",
               "latency"):

@@ -57,6 +57,10 @@ const char *cli_hint(const hf_error *err);
 int cli_usage_error(const char *cmd, const char *fmt, ...);
 /* Fill err as "out of memory WHAT" (HF_ENOMEM); returns err. */
 hf_error *cli_oom_error(hf_error *err, const char *what);
+
+/* --verbose: the library's log (MCP servers' stderr lines, restarts,
+ * skipped lines; info and above) on stderr, "handoff: " first, escaped. */
+void cli_log_verbose(void);
 /* printf to stderr, for notices. */
 void cli_note(const char *fmt, ...);
 

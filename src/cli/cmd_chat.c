@@ -43,7 +43,7 @@ static void help(void)
 	       "      --db PATH         session database (HANDOFF_DB)\n"
 	       "      --no-stream       wait for whole replies instead of streaming\n"
 	       "      --mock            run against a local mock endpoint (no network)\n"
-	       "  -v, --verbose         print token usage after each answer\n"
+	       "  -v, --verbose         token usage after each answer; the library's log on stderr\n"
 	       "  -h, --help            show this help\n\n"
 	       "commands inside the chat:\n"
 	       "  /agent [NAME]   show the agent holding the conversation, or move it to NAME\n"
@@ -289,7 +289,7 @@ int hf_cmd_chat(int argc, char **argv)
 		case OPT_DB: c.so.db = optarg; break;
 		case OPT_NO_STREAM: c.ro.stream = 0; break;
 		case OPT_MOCK: use_mock = true; break;
-		case 'v': c.render.verbose = true; break;
+		case 'v': c.render.verbose = true; cli_log_verbose(); break;
 		case 'h': help(); return HF_EXIT_OK;
 		default: return cli_usage_error("chat", "unknown option");
 		}

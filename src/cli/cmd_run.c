@@ -32,7 +32,7 @@ static void help(void)
 	       "      --no-stream       wait for whole replies instead of streaming\n"
 	       "      --json            print events as JSON lines on stdout\n"
 	       "      --mock            run against a local mock endpoint (no network)\n"
-	       "  -v, --verbose         print token usage on stderr\n"
+	       "  -v, --verbose         token usage and the library's log (MCP servers' stderr) on stderr\n"
 	       "  -h, --help            show this help\n\n%s",
 	       cli_endpoint_help);
 }
@@ -131,7 +131,7 @@ int hf_cmd_run(int argc, char **argv)
 		case OPT_NO_STREAM: ro.stream = 0; break;
 		case OPT_JSON: render.json = true; break;
 		case OPT_MOCK: use_mock = true; break;
-		case 'v': render.verbose = true; break;
+		case 'v': render.verbose = true; cli_log_verbose(); break;
 		case 'h': help(); return HF_EXIT_OK;
 		default: return cli_usage_error("run", "unknown option");
 		}

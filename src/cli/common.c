@@ -27,7 +27,8 @@ int cli_exit_status(int code)
 	case HF_EPROTOCOL: return HF_EXIT_NET;
 	case HF_EMAXTURNS:
 	case HF_ELOOP:
-	case HF_ETOOL: return HF_EXIT_ROUTING;
+	case HF_ETOOL:
+	case HF_ETOOLFAIL: return HF_EXIT_ROUTING;
 	case HF_ECONFLICT: return HF_EXIT_CONFLICT;
 	case HF_EREFUSAL: return HF_EXIT_REFUSAL;
 	case HF_ECANCELLED: return HF_EXIT_INTERRUPTED;
@@ -325,4 +326,20 @@ void cli_size_text(char *buf, size_t cap, size_t bytes)
 		u++;
 	}
 	snprintf(buf, cap, v < 9.95 ? "%.1f %s" : "%.0f %s", v, units[u]);
+}
+
+static void log_line(hf_log_level level, const char *message, void *payload)
+{
+	char *safe = NULL;
+	(void)payload;
+	/* messages may carry a server's own words: escape them for the terminal */
+	if (hf_text_escape(&safe, message, NULL, NULL) == HF_OK) {
+		fprintf(stderr, "handoff: %s%s\n", level <= HF_LOG_WARN ? "warning: " : "", safe);
+		hf_free(safe);
+	}
+}
+
+void cli_log_verbose(void)
+{
+	hf_log_set(log_line, HF_LOG_INFO, NULL);
 }

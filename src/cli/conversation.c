@@ -223,7 +223,10 @@ int cli_render_event(const hf_event *ev, void *payload)
 	case HF_EVENT_TEXT_DELTA:
 		fwrite(ev->text, 1, ev->text_len, stdout);
 		fflush(stdout);
-		r->mid_line = r->streamed = ev->text_len > 0 || r->mid_line;
+		if (ev->text_len) { /* an answer that ends its own line gets no other */
+			r->streamed = true;
+			r->mid_line = ev->text[ev->text_len - 1] != '\n';
+		}
 		break;
 	case HF_EVENT_MESSAGE:
 		/* A whole (not streamed) answer waits for DONE: the turn may still
@@ -235,7 +238,7 @@ int cli_render_event(const hf_event *ev, void *payload)
 			r->pending_len = ev->text_len;
 		} else if (!r->streamed && ev->text_len) { /* no memory to hold it: show it now */
 			fwrite(ev->text, 1, ev->text_len, stdout);
-			r->mid_line = true;
+			r->mid_line = ev->text[ev->text_len - 1] != '\n';
 		}
 		end_line(r);
 		r->streamed = false;
@@ -255,7 +258,7 @@ int cli_render_event(const hf_event *ev, void *payload)
 		tool_calls_clear(r);
 		if (r->pending) {
 			fwrite(r->pending, 1, r->pending_len, stdout);
-			r->mid_line = true;
+			r->mid_line = r->pending[r->pending_len - 1] != '\n';
 			free(r->pending);
 			r->pending = NULL;
 		}

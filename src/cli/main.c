@@ -36,7 +36,8 @@ static void usage(FILE *f)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\n'handoff COMMAND --help' describes a command.\n\n"
 	           "exit status: 0 ok, 1 other error, 2 usage, 3 config/YAML, 4 auth,\n"
-	           "5 network/HTTP, 6 routing (max turns, handoff loop, unknown tool),\n"
+	           "5 network/HTTP, 6 routing (max turns, handoff loop, unknown tool, a tool\n"
+	           "that failed under tool_errors: fail), "
 	           "8 the model refused, 130 interrupted.\n");
 }
 

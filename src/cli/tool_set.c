@@ -1,8 +1,7 @@
 /*
  * tool_set.c - the graph's function tools for a command: which tools the
- * agents name and which MCP servers the graph declares (read from the
- * graph's JSON export, the library's public view of it), and the tool set
- * started with its problems printed as file:line:col.
+ * agents name and how many MCP servers the graph declares, and the tool
+ * set started with its problems printed as file:line:col.
  *
  * The command registers no C callback of its own: a bare tool name (a
  * callback an application registers) makes `run` and `chat` fail up front
@@ -10,15 +9,13 @@
  */
 #include "cli.h"
 
-#include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct cli_graph_tools {
-	cJSON *doc;          /* the graph's JSON export */
 	size_t nservers;     /* mcp_servers declared */
 	size_t ntools;       /* tools: entries over all agents */
-	const char **bare;   /* distinct bare names (C callbacks), borrowed from doc */
+	const char **bare;   /* distinct bare names (C callbacks), borrowed from the graph */
 	size_t nbare;
 };
 
@@ -26,7 +23,6 @@ void cli_graph_tools_free(cli_graph_tools *t)
 {
 	if (!t)
 		return;
-	cJSON_Delete(t->doc);
 	free(t->bare);
 	free(t);
 }
@@ -43,31 +39,19 @@ static bool has_name(const char *const *v, size_t n, const char *name)
 int cli_graph_tools_read(cli_graph_tools **out, const hf_graph *g, hf_error *err)
 {
 	cli_graph_tools *t = calloc(1, sizeof(*t));
-	const cJSON *agent, *tool;
-	char *text = NULL;
-	int rc;
+	size_t i, j;
 
 	*out = NULL;
 	if (!t)
 		return cli_oom_error(err, "reading the graph's tools")->code;
-	if ((rc = hf_graph_export(&text, g, HF_GRAPH_JSON, err))) {
-		free(t);
-		return rc;
-	}
-	t->doc = cJSON_Parse(text);
-	hf_free(text);
-	if (!t->doc) {
-		free(t);
-		return cli_oom_error(err, "reading the graph's tools")->code;
-	}
-	t->nservers = (size_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(t->doc,
-	                                                                          "mcp_servers"));
-	cJSON_ArrayForEach(agent, cJSON_GetObjectItemCaseSensitive(t->doc, "agents")) {
-		cJSON_ArrayForEach(tool, cJSON_GetObjectItemCaseSensitive(agent, "tools")) {
-			const char *name = cJSON_GetStringValue(tool);
+	t->nservers = hf_graph_mcp_server_count(g);
+	for (i = 0; i < hf_graph_agent_count(g); i++) {
+		const hf_agent *a = hf_graph_agent_at(g, i);
+		for (j = 0; j < hf_agent_tool_count(a); j++) {
+			const char *name = hf_agent_tool_at(a, j);
 			const char **bare;
 			t->ntools++;
-			if (!name || strchr(name, '.') || has_name(t->bare, t->nbare, name))
+			if (strchr(name, '.') || has_name(t->bare, t->nbare, name))
 				continue;
 			if (!(bare = realloc(t->bare, (t->nbare + 1) * sizeof(*bare)))) {
 				cli_graph_tools_free(t);

@@ -8,9 +8,12 @@
  * there). A test is skipped when its example was not built
  * (-DHANDOFF_BUILD_EXAMPLES=OFF). Each example gets HANDOFF_BASE_URL (the
  * mock), HANDOFF_GRAPH (the default graph in the source tree) and
- * HANDOFF_DB (a temporary database) in its environment.
+ * HANDOFF_DB (a temporary database) in its environment. The example graphs
+ * of examples/graphs run too: orders with tool_callback, files through the
+ * command with the filesystem MCP server from tests/npm.
  */
 #include "support.h"
+#include "support_mcp.h"
 
 #include "handoff.h"
 #include "mock.h"
@@ -23,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -400,6 +404,114 @@ static void test_http_service(void **state)
 	free(path);
 }
 
+/* The C tool answered from a worker thread: every conversation's answer
+ * quotes its order's record, every lookup ran on the worker. */
+static void test_tool_callback(void **state)
+{
+	static const char *const records[] = {
+		"[Orders agent] The tool lookup_order returned: "
+		"{\"order\":\"A1001\",\"status\":\"delivered\",\"delivery\":\"2026-11-28\"}",
+		"[Orders agent] The tool lookup_order returned: "
+		"{\"order\":\"A1002\",\"status\":\"in transit\",\"delivery\":\"2026-12-04\"}",
+		"[Orders agent] The tool lookup_order returned: "
+		"{\"order\":\"A1003\",\"status\":\"being packed\",\"delivery\":\"2026-12-06\"}",
+	};
+	char *path = example("tool_callback"), *out, *err, *line, *save = NULL;
+	const char *argv[] = { path, "-n", "20", HF_SOURCE_DIR "/examples/graphs/orders", NULL };
+	int answers = 0;
+	(void)state;
+
+	hf_mock_log_clear(mock);
+	if (run(path, argv, NULL, &out, &err))
+		fail_msg("tool_callback failed: %s", err);
+	assert_true(ts_contains(out, "\n20 answered, 0 failed, 20 lookups on the worker thread\n"));
+	/* the first three answers, each one order's record */
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, "[Orders agent] ", 15))
+			continue;
+		answers++;
+		if (strcmp(line, records[0]) && strcmp(line, records[1]) && strcmp(line, records[2]))
+			fail_msg("an answer without its order's record: %s", line);
+	}
+	assert_int_equal(answers, 3);
+	/* each conversation: Reception hands off, Orders calls, Orders answers */
+	assert_int_equal(hf_mock_log_count(mock), 60);
+	free(out), free(err);
+	free(path);
+}
+
+/* Copy examples/graphs/files to dir, running the filesystem server from
+ * tests/npm with node instead of npx (tests never download). */
+static void copy_files_graph(const char *dir)
+{
+	static const char *const files[] = { "router.yaml", "files.yaml", "data/hello.txt" };
+	char *src, *dst, *text, *data = ts_path(dir, "data"), *at;
+	const char *npx = "command: npx\n    args: [-y, \"@modelcontextprotocol/server-filesystem\", "
+	                  "./data]\n";
+	mkdir(dir, 0700);
+	mkdir(data, 0700);
+	free(data);
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		src = hf_asprintf("%s/examples/graphs/files/%s", HF_SOURCE_DIR, files[i]);
+		dst = ts_path(dir, files[i]);
+		text = ts_read(src, NULL);
+		assert_non_null(text);
+		ts_write(dst, text);
+		free(text), free(src), free(dst);
+	}
+	text = ts_read(HF_SOURCE_DIR "/examples/graphs/files/handoff.yaml", NULL);
+	assert_non_null(text);
+	at = strstr(text, npx);
+	if (!at)
+		fail_msg("examples/graphs/files/handoff.yaml no longer starts the server with: %s", npx);
+	*at = '\0';
+	src = hf_asprintf("%scommand: node\n    args: [\"%s\", ./data]\n%s", text, TS_FILESYSTEM,
+	                  at + strlen(npx));
+	dst = ts_path(dir, "handoff.yaml");
+	ts_write(dst, src);
+	free(text), free(src), free(dst);
+}
+
+/* The files example through the command, as its header says to run it. */
+static void test_files_graph(void **state)
+{
+	char *dir = ts_path(tmp, "files"), *base = hf_asprintf("HANDOFF_BASE_URL=%s", v1);
+	const char *env[] = { base, NULL };
+	const char *run_argv[] = { "run", "--no-store", dir,
+		                   "What does hello.txt say? read_text_file path=hello.txt", NULL };
+	const char *tools_argv[] = { "tools", dir, NULL };
+	const char *validate_argv[] = { "validate", dir, NULL };
+	ts_proc p;
+	(void)state;
+	ts_npm_need();
+	copy_files_graph(dir);
+
+	ts_run_cli(&p, NULL, env, validate_argv);
+	if (p.status)
+		fail_msg("validate: exit %d: %s", p.status, p.err);
+	ts_proc_dispose(&p);
+
+	ts_run_cli(&p, NULL, env, tools_argv);
+	assert_int_equal(p.status, 0);
+	assert_true(ts_contains(p.out, "\nFiles agent  read_text_file  files   "));
+	assert_true(ts_contains(p.out, "\nFiles agent  list_directory  files   "));
+	assert_true(ts_contains(p.out, "\nFiles agent  search_files    files   "));
+	assert_true(ts_contains(p.out, "\nFiles agent  get_file_info   files   "));
+	assert_false(ts_contains(p.out, "write_file")); /* not in allow: */
+	ts_proc_dispose(&p);
+
+	ts_run_cli(&p, NULL, env, run_argv);
+	if (p.status)
+		fail_msg("run: exit %d: %s", p.status, p.err);
+	assert_string_equal(p.out, "The tool read_text_file returned: Hello from the data directory.\n");
+	assert_true(ts_contains(p.err, "[Router \xe2\x86\x92 Files agent]\n"));
+	assert_true(ts_contains(p.err, "[Files agent] files.read_text_file {\"path\":\"hello.txt\"} "
+	                               "\xe2\x86\x92 31 B\n"));
+	ts_proc_dispose(&p);
+	free(base);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -409,6 +521,8 @@ int main(void)
 		cmocka_unit_test(test_engine_epoll),
 		cmocka_unit_test(test_engine_multi_turn),
 		cmocka_unit_test(test_http_service),
+		cmocka_unit_test(test_tool_callback),
+		cmocka_unit_test(test_files_graph),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

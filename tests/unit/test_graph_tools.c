@@ -160,6 +160,13 @@ static void test_agent_tools(void **state)
 	assert_int_equal(s->tools[1].col, 35);
 	assert_null(s->tools[2].server); /* a bare name: a C callback */
 	assert_string_equal(s->tools[2].name, "lookup_order");
+	/* the public view: entries as written, the servers' count */
+	assert_int_equal(hf_agent_tool_count(s), 3);
+	assert_string_equal(hf_agent_tool_at(s, 0), "files.read_text_file");
+	assert_string_equal(hf_agent_tool_at(s, 1), "remote.*");
+	assert_string_equal(hf_agent_tool_at(s, 2), "lookup_order");
+	assert_null(hf_agent_tool_at(s, 3));
+	assert_int_equal(hf_graph_mcp_server_count(g), 2);
 	assert_int_equal(s->tool_use, HF_TOOL_USE_RUN_LLM_AGAIN);
 	assert_null(s->stop_at);
 

@@ -12,42 +12,18 @@
 
 #include "mcp.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#define NPM_DIR HF_SOURCE_DIR "/tests/npm"
-#define EVERYTHING NPM_DIR "/node_modules/@modelcontextprotocol/server-everything/dist/index.js"
-#define FILESYSTEM NPM_DIR "/node_modules/@modelcontextprotocol/server-filesystem/dist/index.js"
-
-static int installed = -1; /* install's exit status */
+#define EVERYTHING TS_EVERYTHING
+#define FILESYSTEM TS_FILESYSTEM
 
 static int setup(void **state)
 {
 	(void)state;
-	if (installed < 0) {
-		int st = system(NPM_DIR "/install");
-		installed = WIFEXITED(st) ? WEXITSTATUS(st) : 1;
-	}
+	ts_npm_install();
 	return 0;
-}
-
-/* Skip when node cannot be installed; fail when the install broke. */
-static void need_node(void)
-{
-	if (installed == 77) {
-		print_message("skipped: node/npm cannot be installed here (tests/npm/install said why)\n");
-		skip();
-	}
-	if (installed != 0)
-		fail_msg("tests/npm/install failed (exit %d)", installed);
 }
 
 static bool has_tool(hf_mcp_tools *t, const char *name)
@@ -114,7 +90,7 @@ static void test_everything_stdio(void **state)
 	hf_mcp_host *h;
 	ts_mcp_call c;
 	(void)state;
-	need_node();
+	ts_npm_need();
 	ts_mcp_conf(&conf, "everything", NULL);
 	free(conf.args);
 	conf.command = "node";
@@ -128,34 +104,6 @@ static void test_everything_stdio(void **state)
 	assert_false(ts_contains(c.text, getenv("HANDOFF_API_KEY")));
 	ts_mcp_call_dispose(&c);
 	hf_mcp_host_free(h);
-}
-
-/* A port free at this moment (bound to port 0, then released). */
-static int free_port(void)
-{
-	struct sockaddr_in a = { 0 };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
-
-static bool accepts(void *arg)
-{
-	struct sockaddr_in a = { 0 };
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	bool ok;
-	a.sin_family = AF_INET;
-	a.sin_port = htons((uint16_t)*(int *)arg);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-	close(fd);
-	return ok;
 }
 
 static bool file_has_delete(void *arg)
@@ -172,26 +120,11 @@ static void test_everything_http(void **state)
 	char *dir = ts_tmpdir(), *log = ts_path(dir, "server.log");
 	hf_mcp_server_conf conf;
 	hf_mcp_host *h;
-	char url[64], port_env[32];
-	int port, status;
-	pid_t pid;
+	char url[64];
+	int port, pid;
 	(void)state;
-	need_node();
-	port = free_port();
-	snprintf(port_env, sizeof(port_env), "PORT=%d", port);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		char *argv[] = { "node", EVERYTHING, "streamableHttp", NULL };
-		setpgid(0, 0);
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		setenv("PORT", port_env + 5, 1);
-		if (!freopen(log, "w", stdout))
-			_exit(126);
-		execvp("node", argv);
-		_exit(127);
-	}
-	ts_wait_until(accepts, &port, "server-everything listening");
+	ts_npm_need();
+	pid = ts_everything_http_start(&port, log);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/mcp", port);
 	ts_mcp_conf(&conf, "everything-http", NULL);
 	conf.command = NULL;
@@ -202,9 +135,7 @@ static void test_everything_http(void **state)
 	/* the session was ended with DELETE (the server logs it) */
 	ts_wait_until(file_has_delete, log, "the DELETE of the session");
 	ts_mcp_conf_dispose(&conf);
-	kill(-pid, SIGTERM);
-	ts_wait_child(pid, &status);
-	kill(-pid, SIGKILL);
+	ts_everything_http_stop(pid);
 	ts_rmtree(dir);
 	free(dir);
 	free(log);
@@ -220,7 +151,7 @@ static void test_filesystem(void **state)
 	hf_mcp_tools *t;
 	ts_mcp_call c;
 	(void)state;
-	need_node();
+	ts_npm_need();
 	ts_write(file, "hello from a file\nline two\n");
 	ts_mcp_conf(&conf, "files", NULL);
 	free(conf.args);

@@ -362,9 +362,9 @@ static void tool_errors_fail(void **state)
 	world_start(&w, SUPPORT_YAML("tool_errors: fail\n", ""),
 	            "{\"replies\":[{\"tool_calls\":[{\"id\":\"c1\",\"name\":\"lookup\",\"arguments\":"
 	            "{\"order\":\"Q\"}},{\"id\":\"c2\",\"name\":\"fail_tool\"}]},{\"content\":\"never\"}]}");
-	assert_int_equal(run(&w, "go", 0, &answer, &err), HF_ETOOL);
+	assert_int_equal(run(&w, "go", 0, &answer, &err), HF_ETOOLFAIL);
 	assert_null(answer);
-	assert_true(ts_contains(err.message, "fail_tool"));
+	assert_true(ts_contains(err.message, "tool 'fail_tool' of agent 'Support' failed"));
 	assert_true(ts_contains(err.message, "disk on fire"));
 	assert_int_equal(hf_mock_log_count(w.mock), 1);
 	assert_int_equal(hf_session_message_count(w.s), 0);

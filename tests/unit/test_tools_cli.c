@@ -269,6 +269,17 @@ static void test_run_tool_loop(void **state)
 	}
 	assert_int_equal(p.status, 0);
 	assert_true(ts_contains(p.err, "[Support agent] files.read_text_file {\"path\":\"/etc/hostname\"} → error: "));
+	/* the server's own stderr is shown only with --verbose */
+	assert_false(ts_contains(p.err, "mcp server 'files': "));
+	ts_proc_dispose(&p);
+	{
+		const char *argv[] = { "run", "--mock", "--no-store", "-v", f.dir, msg, NULL };
+		ts_run_cli(&p, NULL, NULL, argv);
+	}
+	assert_int_equal(p.status, 0);
+	if (!ts_contains(p.err, "handoff: mcp server 'files': up, "))
+		fail_msg("no server log line with --verbose in:\n%s", p.err);
+	assert_true(ts_contains(p.err, "handoff: mcp server 'files': Secure MCP Filesystem Server"));
 	ts_proc_dispose(&p);
 	free(msg);
 	fixture_dispose(&f);
