@@ -1,0 +1,568 @@
+/*
+ * test_serve_chat.c - POST /v1/chat/completions of a real handoff-serve
+ * (started on port 0 with --ready-file) against the real mock endpoint
+ * (in this process, request log in memory), over loopback with libcurl:
+ * sticky sessions across requests, stateless history, streaming with
+ * include_usage, 409 on a busy session, a disconnect that cancels its turn,
+ * upstream failures mapped to 502/504 with nothing stored.
+ */
+#include "support.h"
+#include "support_mock.h"
+
+#include <curl/curl.h>
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+typedef struct served {
+	hf_mock *mock;
+	char *dir, *db, *ready, *errlog;
+	char url[128];
+	pid_t pid;
+} served;
+
+static bool file_ready(void *arg)
+{
+	served *s = arg;
+	char *t = ts_read(s->ready, NULL);
+	bool ok = t && strchr(t, '\n');
+	if (ok) {
+		*strchr(t, '\n') = '\0';
+		snprintf(s->url, sizeof(s->url), "%s", t);
+	}
+	free(t);
+	return ok;
+}
+
+/* Start a mock (scenario: a JSON text or NULL) and handoff-serve on it,
+ * serving the repository's agents/ as model "support". env: extra
+ * "K=V" entries for the server (NULL-terminated, may be NULL). */
+static void serve_start(served *s, const char *scenario, const char *const *env)
+{
+	hf_mock_options mo = HF_MOCK_OPTIONS_INIT;
+	char serve[1024], *base, *sc = NULL;
+	size_t i;
+
+	memset(s, 0, sizeof(*s));
+	snprintf(serve, sizeof(serve), "%s", HF_CLI_PATH);
+	strcpy(strrchr(serve, '/') + 1, "handoff-serve");
+	if (access(serve, X_OK)) /* only before the HTTP side is built with the tree */
+		skip();
+	s->dir = ts_tmpdir();
+	s->db = ts_path(s->dir, "sessions.db");
+	s->ready = ts_path(s->dir, "ready");
+	s->errlog = ts_path(s->dir, "stderr");
+	if (scenario) {
+		sc = ts_path(s->dir, "scenario.json");
+		ts_write(sc, scenario);
+		mo.scenario = sc;
+	}
+	s->mock = tm_start(&mo);
+	free(sc);
+	base = tm_base_url(s->mock, "/v1");
+	s->pid = fork();
+	assert_true(s->pid >= 0);
+	if (s->pid == 0) {
+		char graph[1024], url[512];
+		int fe = open(s->errlog, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(fe, 2);
+		snprintf(graph, sizeof(graph), "support=%s/agents", HF_SOURCE_DIR);
+		snprintf(url, sizeof(url), "HANDOFF_BASE_URL=%s", base);
+		putenv(url);
+		for (i = 0; env && env[i]; i++)
+			putenv((char *)env[i]);
+		execl(serve, serve, "--graph", graph, "--listen", "127.0.0.1:0", "--ready-file",
+		      s->ready, "--db", s->db, "--grace", "10s", (char *)NULL);
+		_exit(127);
+	}
+	free(base);
+	ts_wait_until(file_ready, s, "handoff-serve's ready file");
+}
+
+/* SIGTERM: it drains and exits 0. */
+static void serve_stop(served *s)
+{
+	int st = 0;
+
+	kill(s->pid, SIGTERM);
+	ts_wait_child(s->pid, &st);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	hf_mock_stop(s->mock);
+	ts_rmtree(s->dir);
+	free(s->dir);
+	free(s->db);
+	free(s->ready);
+	free(s->errlog);
+}
+
+/* POST body to /v1/chat/completions with an optional session header. */
+static void chat(tm_resp *r, served *s, const char *session, const char *body)
+{
+	char url[256], hdr[256];
+	const char *headers[] = { "Content-Type: application/json", session ? hdr : NULL, NULL };
+
+	snprintf(url, sizeof(url), "%s/v1/chat/completions", s->url);
+	snprintf(hdr, sizeof(hdr), "X-Handoff-Session: %s", session ? session : "");
+	tm_http(r, "POST", url, body, headers, 30000);
+}
+
+/* The stored session id: its message count and holder; -1 when absent. */
+static long stored(served *s, const char *id, char *agent, size_t cap)
+{
+	hf_store *st = NULL;
+	hf_session *ss = NULL;
+	hf_error err;
+	long n;
+
+	if (hf_store_open_sqlite_readonly(&st, s->db, &err))
+		return -1;
+	if (hf_store_load(&ss, st, id, &err)) {
+		hf_store_free(st);
+		return -1;
+	}
+	n = (long)hf_session_message_count(ss);
+	if (agent)
+		snprintf(agent, cap, "%s", hf_session_agent(ss) ? hf_session_agent(ss) : "");
+	hf_session_free(ss);
+	hf_store_free(st);
+	return n;
+}
+
+/* The "handoff" member of j, printed compactly (owned). */
+static void assert_handoff(cJSON *j, const char *want)
+{
+	char *text = cJSON_PrintUnformatted(cJSON_GetObjectItem(j, "handoff"));
+	assert_string_equal(text, want);
+	free(text);
+}
+
+static const char *content_of(cJSON *j)
+{
+	return cJSON_GetStringValue(cJSON_GetObjectItem(
+		cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "choices"), 0), "message"),
+		"content"));
+}
+
+static void test_sticky_session_across_requests(void **state)
+{
+	served s;
+	tm_resp r;
+	cJSON *j, *body, *msgs;
+	char *agent_hdr, holder[128];
+	size_t before;
+	(void)state;
+
+	serve_start(&s, NULL, NULL);
+	chat(&r, &s, "conv-1", "{\"model\":\"support\",\"messages\":[{\"role\":\"user\","
+	                       "\"content\":\"Hola, ¿cómo estás?\"}]}");
+	assert_int_equal(r.status, 200);
+	agent_hdr = tm_header(&r, "X-Handoff-Agent");
+	assert_string_equal(agent_hdr, "Spanish%20agent");
+	free(agent_hdr);
+	j = tm_json(&r);
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(j, "object")), "chat.completion");
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(j, "model")), "support");
+	assert_non_null(content_of(j));
+	assert_handoff(j, "{\"agent\":\"Spanish agent\",\"handoffs\":[{\"from\":\"Triage agent\","
+	                    "\"to\":\"Spanish agent\"}]}");
+	assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "usage"), "total_tokens")->valueint >
+	                 0, 1);
+	cJSON_Delete(j);
+	tm_resp_dispose(&r);
+	assert_int_equal(stored(&s, "conv-1", holder, sizeof(holder)), 4);
+	assert_string_equal(holder, "Spanish agent");
+
+	/* The second request resends the history, as clients do: only the
+	 * trailing user message is new, and the turn starts at the Spanish
+	 * agent (one model call, with the stored history). */
+	before = hf_mock_log_count(s.mock);
+	chat(&r, &s, "conv-1", "{\"model\":\"support\",\"messages\":["
+	                       "{\"role\":\"system\",\"content\":\"IGNORED SYSTEM\"},"
+	                       "{\"role\":\"user\",\"content\":\"Hola, ¿cómo estás?\"},"
+	                       "{\"role\":\"assistant\",\"content\":\"CLIENT COPY\"},"
+	                       "{\"role\":\"user\",\"content\":\"¿Dónde está mi pedido?\"}]}");
+	assert_int_equal(r.status, 200);
+	j = tm_json(&r);
+	assert_handoff(j, "{\"agent\":\"Spanish agent\",\"handoffs\":[]}");
+	cJSON_Delete(j);
+	tm_resp_dispose(&r);
+	assert_int_equal(hf_mock_log_count(s.mock), before + 1);
+	body = tm_log_body(s.mock, before);
+	msgs = cJSON_GetObjectItem(body, "messages");
+	{
+		char *text = cJSON_PrintUnformatted(msgs);
+		assert_false(ts_contains(text, "IGNORED SYSTEM"));
+		assert_false(ts_contains(text, "CLIENT COPY"));
+		assert_true(ts_contains(text, "¿Dónde está mi pedido?"));
+		free(text);
+	}
+	/* system (the Spanish agent's instructions), 4 stored, the new one */
+	assert_int_equal(cJSON_GetArraySize(msgs), 6);
+	cJSON_Delete(body);
+	assert_int_equal(stored(&s, "conv-1", NULL, 0), 6);
+	serve_stop(&s);
+}
+
+static void test_stateless_stores_nothing(void **state)
+{
+	served s;
+	tm_resp r;
+	cJSON *body, *msgs, *j;
+	hf_store *st = NULL;
+	hf_error err;
+	char *text;
+	(void)state;
+
+	serve_start(&s, NULL, NULL);
+	chat(&r, &s, NULL, "{\"model\":\"support\",\"temperature\":0.3,\"user\":\"u1\",\"messages\":["
+	                   "{\"role\":\"system\",\"content\":\"CLIENT SYSTEM\"},"
+	                   "{\"role\":\"user\",\"content\":\"Hello\"},"
+	                   "{\"role\":\"assistant\",\"content\":\"EARLIER ANSWER\"},"
+	                   "{\"role\":\"user\",\"content\":\"How are you today?\"}]}");
+	assert_int_equal(r.status, 200);
+	j = tm_json(&r);
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(
+		                    cJSON_GetObjectItem(j, "handoff"), "agent")), "English agent");
+	cJSON_Delete(j);
+	assert_null(tm_header(&r, "X-Handoff-Session"));
+	tm_resp_dispose(&r);
+	/* The entry agent got the client's history without its system message. */
+	body = tm_log_body(s.mock, 0);
+	msgs = cJSON_GetObjectItem(body, "messages");
+	text = cJSON_PrintUnformatted(msgs);
+	assert_false(ts_contains(text, "CLIENT SYSTEM"));
+	assert_true(ts_contains(text, "EARLIER ANSWER"));
+	assert_int_equal(cJSON_GetArraySize(msgs), 4); /* Triage's system, 3 of the client */
+	free(text);
+	cJSON_Delete(body);
+	assert_int_equal(hf_store_open_sqlite_readonly(&st, s.db, &err), 0);
+	assert_int_equal(hf_store_latest(&text, st, &err), HF_ENOTFOUND);
+	hf_store_free(st);
+	serve_stop(&s);
+}
+
+static void test_streaming_chunks_and_usage(void **state)
+{
+	served s;
+	tm_resp r;
+	char **ev, *ct, *agent;
+	size_t n, i;
+	char id[128] = "", text[512] = "";
+	(void)state;
+
+	serve_start(&s, NULL, NULL);
+	chat(&r, &s, "conv-s", "{\"model\":\"support\",\"stream\":true,\"stream_options\":"
+	                       "{\"include_usage\":true},\"messages\":[{\"role\":\"user\","
+	                       "\"content\":\"Hello, how are you?\"}]}");
+	assert_int_equal(r.status, 200);
+	ct = tm_header(&r, "Content-Type");
+	assert_true(ts_contains(ct, "text/event-stream"));
+	free(ct);
+	agent = tm_header(&r, "X-Handoff-Agent");
+	assert_string_equal(agent, "English%20agent"); /* the agent of the first text */
+	free(agent);
+	ev = tm_sse_data(r.body, r.len, &n);
+	assert_true(n >= 5);
+	assert_string_equal(ev[n - 1], "[DONE]");
+	for (i = 0; i + 1 < n; i++) {
+		cJSON *c = cJSON_Parse(ev[i]), *choices = cJSON_GetObjectItem(c, "choices");
+		cJSON *ch = cJSON_GetArrayItem(choices, 0), *delta = cJSON_GetObjectItem(ch, "delta");
+		const char *cid = cJSON_GetStringValue(cJSON_GetObjectItem(c, "id"));
+		assert_non_null(c);
+		assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(c, "object")),
+		                    "chat.completion.chunk");
+		assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(c, "model")), "support");
+		assert_true(cJSON_IsNumber(cJSON_GetObjectItem(c, "created")));
+		assert_non_null(cid);
+		if (!*id)
+			snprintf(id, sizeof(id), "%s", cid);
+		assert_string_equal(cid, id); /* one id for the whole stream */
+		assert_int_equal(strncmp(id, "chatcmpl-", 9), 0);
+		if (i == 0) {
+			assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(delta, "role")),
+			                    "assistant");
+		} else if (i < n - 3) {
+			assert_true(cJSON_IsNull(cJSON_GetObjectItem(ch, "finish_reason")));
+			strncat(text, cJSON_GetStringValue(cJSON_GetObjectItem(delta, "content")),
+			        sizeof(text) - strlen(text) - 1);
+		} else if (i == n - 3) {
+			assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(ch, "finish_reason")),
+			                    "stop");
+			assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(
+				                    cJSON_GetObjectItem(c, "handoff"), "agent")), "English agent");
+		} else { /* the usage chunk */
+			cJSON *u = cJSON_GetObjectItem(c, "usage");
+			assert_int_equal(cJSON_GetArraySize(choices), 0);
+			assert_true(cJSON_GetObjectItem(u, "total_tokens")->valuedouble > 0);
+			assert_true(cJSON_GetObjectItem(u, "total_tokens")->valuedouble ==
+			            cJSON_GetObjectItem(u, "prompt_tokens")->valuedouble +
+			            cJSON_GetObjectItem(u, "completion_tokens")->valuedouble);
+		}
+		cJSON_Delete(c);
+	}
+	assert_true(ts_contains(text, "English"));
+	tm_strv_free(ev);
+	tm_resp_dispose(&r);
+	assert_int_equal(stored(&s, "conv-s", NULL, 0), 4);
+	serve_stop(&s);
+}
+
+/* ---- a request on its own thread, which can hang up ---- */
+
+typedef struct bg {
+	served *s;
+	const char *session;
+	atomic_bool hang_up;
+	long status;
+	int curl_code;
+	pthread_t th;
+} bg;
+
+static size_t sink(char *p, size_t sz, size_t n, void *u)
+{
+	(void)p;
+	(void)u;
+	return sz * n;
+}
+
+static int progress(void *u, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
+{
+	bg *g = u;
+	(void)a, (void)b, (void)c, (void)d;
+	return atomic_load(&g->hang_up) ? 1 : 0;
+}
+
+static void *bg_run(void *arg)
+{
+	bg *g = arg;
+	CURL *h = curl_easy_init();
+	struct curl_slist *hl = NULL;
+	char url[256], hdr[256];
+
+	snprintf(url, sizeof(url), "%s/v1/chat/completions", g->s->url);
+	snprintf(hdr, sizeof(hdr), "X-Handoff-Session: %s", g->session);
+	hl = curl_slist_append(hl, hdr);
+	hl = curl_slist_append(hl, "Content-Type: application/json");
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDS,
+	                 "{\"model\":\"support\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}]}");
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
+	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, progress);
+	curl_easy_setopt(h, CURLOPT_XFERINFODATA, g);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)TS_SAFETY_MS);
+	g->curl_code = curl_easy_perform(h);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &g->status);
+	curl_slist_free_all(hl);
+	curl_easy_cleanup(h);
+	return NULL;
+}
+
+static long in_flight(served *s)
+{
+	char url[256], *p;
+	tm_resp r;
+	long n = -1;
+
+	snprintf(url, sizeof(url), "%s/metrics", s->url);
+	tm_http(&r, "GET", url, NULL, NULL, 10000);
+	if (r.body && (p = strstr(r.body, "\nhandoff_turns_in_flight ")))
+		n = strtol(p + 25, NULL, 10);
+	tm_resp_dispose(&r);
+	return n;
+}
+
+static bool one_in_flight(void *arg)
+{
+	return in_flight(arg) == 1;
+}
+
+static bool none_in_flight(void *arg)
+{
+	return in_flight(arg) == 0;
+}
+
+static void test_busy_session_409_and_disconnect_cancels(void **state)
+{
+	served s;
+	tm_resp r;
+	bg g = { 0 };
+	cJSON *j;
+	(void)state;
+
+	/* The first upstream call stalls: the turn stays busy. */
+	serve_start(&s, "[{\"fault\":\"stall;ms=60000\"}]", NULL);
+	g.s = &s;
+	g.session = "conv-busy";
+	assert_int_equal(pthread_create(&g.th, NULL, bg_run, &g), 0);
+	ts_wait_until(one_in_flight, &s, "the first turn in flight");
+
+	chat(&r, &s, "conv-busy", "{\"model\":\"support\",\"messages\":[{\"role\":\"user\","
+	                          "\"content\":\"Hello again\"}]}");
+	assert_int_equal(r.status, 409);
+	j = tm_json(&r);
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "error"),
+	                                                             "code")), "session_busy");
+	cJSON_Delete(j);
+	tm_resp_dispose(&r);
+	/* Another session is not blocked by it. */
+	chat(&r, &s, "conv-other", "{\"model\":\"support\",\"messages\":[{\"role\":\"user\","
+	                           "\"content\":\"Hello\"}]}");
+	assert_int_equal(r.status, 200);
+	tm_resp_dispose(&r);
+
+	/* The client hangs up: its turn is cancelled, nothing is stored. */
+	atomic_store(&g.hang_up, true);
+	pthread_join(g.th, NULL);
+	assert_int_equal(g.curl_code, CURLE_ABORTED_BY_CALLBACK);
+	ts_wait_until(none_in_flight, &s, "the cancelled turn to end");
+	assert_int_equal(stored(&s, "conv-busy", NULL, 0), -1);
+	/* The session takes turns again. */
+	chat(&r, &s, "conv-busy", "{\"model\":\"support\",\"messages\":[{\"role\":\"user\","
+	                          "\"content\":\"Hello again\"}]}");
+	assert_int_equal(r.status, 200);
+	tm_resp_dispose(&r);
+	assert_int_equal(stored(&s, "conv-busy", NULL, 0), 4);
+	serve_stop(&s);
+}
+
+/* An upstream failure on a stateful request: status and code, and the
+ * session stays unstored. */
+static void upstream_fails(const char *scenario, const char *const *env, bool stream, int status,
+                           const char *code, const char *says)
+{
+	served s;
+	tm_resp r;
+	cJSON *j, *e;
+	char body[256];
+
+	serve_start(&s, scenario, env);
+	snprintf(body, sizeof(body), "{\"model\":\"support\",\"stream\":%s,\"messages\":"
+	                             "[{\"role\":\"user\",\"content\":\"Hello\"}]}",
+	         stream ? "true" : "false");
+	chat(&r, &s, "conv-f", body);
+	assert_int_equal(r.status, status);
+	j = tm_json(&r);
+	e = cJSON_GetObjectItem(j, "error");
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(e, "code")), code);
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(e, "type")), "upstream_error");
+	assert_true(ts_contains(cJSON_GetStringValue(cJSON_GetObjectItem(e, "message")), says));
+	cJSON_Delete(j);
+	tm_resp_dispose(&r);
+	assert_int_equal(stored(&s, "conv-f", NULL, 0), -1);
+	serve_stop(&s);
+}
+
+static void test_upstream_500_is_502(void **state)
+{
+	(void)state;
+	/* Three 500s: the first try and both retries. */
+	upstream_fails("[{\"fault\":\"500\",\"repeat\":3}]", NULL, false, 502, "upstream_http",
+	               "HTTP 500");
+	upstream_fails("[{\"fault\":\"500\",\"repeat\":3}]", NULL, true, 502, "upstream_http",
+	               "HTTP 500");
+}
+
+static void test_upstream_429_is_502(void **state)
+{
+	(void)state;
+	upstream_fails("[{\"fault\":\"429;ms=10\",\"repeat\":3}]", NULL, false, 502, "upstream_http",
+	               "HTTP 429");
+}
+
+static void test_upstream_timeout_is_504(void **state)
+{
+	static const char *const env[] = { "HANDOFF_TIMEOUT=0.3", NULL };
+	(void)state;
+	upstream_fails("[{\"fault\":\"stall;ms=20000\",\"repeat\":3}]", env, false, 504,
+	               "upstream_timeout", "timed out");
+}
+
+/* A failure after the stream started: the text so far, an error chunk,
+ * [DONE]; nothing stored. */
+static void test_error_after_stream_started(void **state)
+{
+	served s;
+	tm_resp r;
+	char **ev;
+	size_t n;
+	cJSON *c, *e;
+	(void)state;
+
+	serve_start(&s, "[{\"tool_calls\":[{\"id\":\"c1\",\"name\":\"transfer_to_english_agent\"}]},"
+	                "{\"content\":\"Hello there my good friend, how are you?\","
+	                "\"fault\":\"error-mid-stream\"}]", NULL);
+	chat(&r, &s, "conv-m", "{\"model\":\"support\",\"stream\":true,\"messages\":"
+	                       "[{\"role\":\"user\",\"content\":\"Hello\"}]}");
+	assert_int_equal(r.status, 200);
+	ev = tm_sse_data(r.body, r.len, &n);
+	assert_true(n >= 4);
+	assert_true(ts_contains(ev[1], "\"content\":\"Hello \""));
+	assert_string_equal(ev[n - 1], "[DONE]");
+	c = cJSON_Parse(ev[n - 2]);
+	e = cJSON_GetObjectItem(c, "error");
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(e, "type")), "upstream_error");
+	assert_true(ts_contains(cJSON_GetStringValue(cJSON_GetObjectItem(e, "message")),
+	                        "mid_stream_error"));
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(c, "choices")), 0);
+	assert_false(ts_contains(r.body, "\"finish_reason\":\"stop\""));
+	cJSON_Delete(c);
+	tm_strv_free(ev);
+	tm_resp_dispose(&r);
+	assert_int_equal(stored(&s, "conv-m", NULL, 0), -1);
+	serve_stop(&s);
+}
+
+static void test_bad_requests(void **state)
+{
+	served s;
+	tm_resp r;
+	cJSON *j, *e;
+	(void)state;
+
+	serve_start(&s, NULL, NULL);
+	chat(&r, &s, NULL, "{\"model\":\"nope\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}");
+	assert_int_equal(r.status, 404);
+	j = tm_json(&r);
+	e = cJSON_GetObjectItem(j, "error");
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(e, "code")), "model_not_found");
+	assert_true(ts_contains(cJSON_GetStringValue(cJSON_GetObjectItem(e, "message")), "support"));
+	cJSON_Delete(j);
+	tm_resp_dispose(&r);
+	chat(&r, &s, NULL, "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}");
+	assert_int_equal(r.status, 400);
+	j = tm_json(&r);
+	e = cJSON_GetObjectItem(j, "error");
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(e, "param")), "model");
+	cJSON_Delete(j);
+	tm_resp_dispose(&r);
+	assert_int_equal(hf_mock_log_count(s.mock), 0);
+	serve_stop(&s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sticky_session_across_requests),
+		cmocka_unit_test(test_stateless_stores_nothing),
+		cmocka_unit_test(test_streaming_chunks_and_usage),
+		cmocka_unit_test(test_busy_session_409_and_disconnect_cancels),
+		cmocka_unit_test(test_upstream_500_is_502),
+		cmocka_unit_test(test_upstream_429_is_502),
+		cmocka_unit_test(test_upstream_timeout_is_504),
+		cmocka_unit_test(test_error_after_stream_started),
+		cmocka_unit_test(test_bad_requests),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
