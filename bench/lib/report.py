@@ -96,6 +96,11 @@ def ratio(num, den):
     return summary({k: num[k] / den[k] for k in num if k in den and den[k]})
 
 
+def diff(num, den):
+    """Per-repeat difference num - den over the repeats both have."""
+    return summary({k: num[k] - den[k] for k in num if k in den})
+
+
 def fmt(x):
     if x is None:
         return "—"
@@ -498,6 +503,69 @@ class Report:
             lambda m: per[("triage", m)])
         self.md.append("")
 
+    # ---- issue 12: handoff serve ----
+
+    def serve(self):
+        conc, a = self.a.concurrency, self.a
+        self.md += [
+            f"### handoff serve at {conc} concurrent streaming clients (issue 12)",
+            "",
+            "The same streaming turns of the default graph (two model calls each) by the engine "
+            f"in process (`bench_engine --stream`, {conc} in flight) and through `handoff-serve` "
+            f"(stateless requests from `bench_serve_load`, {conc} clients); serve on the "
+            "contenders' CPU, the load generator on the mock's. Added latency and the ratio "
+            "are taken per repeat.",
+            "",
+            "| figure | engine in process | through serve | serve − engine / serve ÷ engine | target |",
+            "|---|---|---|---|---|",
+        ]
+        rows = [  # (label, engine metric, serve metric, compare, op, limit, shown)
+            ("turns/s", "runs_per_s", "turns_per_s", "ratio", ">=", 0.8, "≥ 0.8×"),
+            ("p50 ms", "p50_ms", "p50_ms", "diff", "<=", 0.3, "≤ +0.3 ms"),
+            ("p99 ms", "p99_ms", "p99_ms", "diff", "<=", 2.0, "≤ +2 ms"),
+        ]
+        for label, em, sm, how, op, limit, shown in rows:
+            e = self.fig(f"serve-engine.stream.{em}", "serve-engine.stream", "engine_50", em)
+            v = self.fig(f"serve-conc.stream.{sm}", "serve-conc.stream", "serve_load", sm)
+            r = ratio(v, e) if how == "ratio" else diff(v, e)
+            if r:
+                self.ratios[f"serve_{how}_engine.{sm}"] = r
+            what = (f"serve ÷ engine, turns/s at {conc} streaming clients" if how == "ratio"
+                    else f"serve − engine, {label} at {conc} streaming clients")
+            mark = self.target(what, "stream", r, op, limit, shown)
+            shown_r = rcell(r) if how == "ratio" else (cell(r) + " ms" if r else "—")
+            if r and how == "diff" and not shown_r.startswith("-"):
+                shown_r = "+" + shown_r
+            self.md.append(f"| {label} | {cell(summary(e))} | {cell(summary(v))} | {shown_r} "
+                           f"| {mark} |")
+        errs = self.fig("serve-conc.stream.errors", "serve-conc.stream", "serve_load", "errors")
+        self.md += [f"| failed turns through serve | | {cell(summary(errs))} | | |", ""]
+        self.md += [
+            f"### handoff serve: {a.open:,} open streaming clients, {a.latency} ms upstream "
+            "latency (issue 12)",
+            "",
+            f"{a.open:,} clients of `bench_serve_load` at once, one streaming turn each (after a "
+            f"warm-up round), through a fresh `handoff-serve --max-in-flight {a.open * 2}` "
+            f"against the {a.latency} ms mock; peak RSS is serve's VmHWM after the run.",
+            "",
+            "| figure | through serve | target |",
+            "|---|---|---|",
+        ]
+        rows = [  # (label, key, metric, scale, op, limit, shown)
+            ("failed turns", "serve_load", "errors", 1, "<=", 0, "0"),
+            ("serve peak RSS MiB", "serve_rss", "vmhwm_kib", MIB, "<=", 100, "≤ 100 MiB"),
+            ("turns/s (extra)", "serve_load", "turns_per_s", 1, None, None, ""),
+            ("p50 ms (extra)", "serve_load", "p50_ms", 1, None, None, ""),
+            ("p99 ms (extra)", "serve_load", "p99_ms", 1, None, None, ""),
+        ]
+        for label, key, metric, scale, op, limit, shown in rows:
+            s = summary(self.fig(f"serve-open.stream.{metric}", "serve-open.stream", key, metric))
+            scaled = s and {**s, **{k: s[k] / scale for k in ("median", "min", "max")}}
+            mark = self.target(f"serve, {a.open:,} open streaming clients: {label}", "stream",
+                               scaled, op, limit, shown) if op else ""
+            self.md.append(f"| {label} | {cell(s, scale)} | {mark} |")
+        self.md.append("")
+
     def equal_work(self):
         self.md += ["### Equal work (checked before timing)", ""]
         for mode in CHECKS:
@@ -508,8 +576,13 @@ class Report:
                 extra = "; ".join(c.get("normalised", []) + c.get("differences", [])[:3])
                 self.md.append(f"- {name} ({mode}): {verdict}"
                                f" ({c.get('requests')} requests){': ' + extra if extra else ''}")
-        if self.a.sdk_status != "ok":
+        if self.a.sdk_status != "ok" and self.a.only != "serve":
             self.md.append(f"- Agents SDK: {self.a.sdk_status}")
+        if self.a.only != "tools":
+            self.md.append("- serve: not compared request by request; every turn through serve "
+                           "must stream to a `finish_reason` \"stop\" chunk and `[DONE]` (else "
+                           "counted as failed), every engine turn must end HF_OK from the "
+                           "Spanish agent (else bench_engine fails)")
         self.md.append("")
 
     def run(self):
@@ -528,12 +601,15 @@ class Report:
                                                                "not meaningful." if a.quick else ""),
             "",
         ]
-        if a.only != "tools":
+        if a.only == "all":
             for mode in MODES:
                 self.triage(mode)
             self.own()
-        self.toolloop()
-        self.tool_cost()
+        if a.only != "tools":
+            self.serve()
+        if a.only != "serve":
+            self.toolloop()
+            self.tool_cost()
         self.equal_work()
         failures = [l for l in (self.work / "failures").read_text().splitlines() if l.strip()] \
             if (self.work / "failures").exists() else []
@@ -547,7 +623,7 @@ class Report:
             "settings": {"quick": bool(a.quick), "only": a.only, "repeats": a.repeats, "n": a.n,
                          "warmup": a.warmup, "concurrency": a.concurrency,
                          "cold_runs": a.cold_runs, "conversations": a.conversations,
-                         "latency_ms": a.latency, "primary_mode": "stream"},
+                         "latency_ms": a.latency, "open_clients": a.open, "primary_mode": "stream"},
             "agents_sdk": a.sdk_status, "instructions": a.instr_status, "equal_work": self.checks, "figures": self.figures,
             "ratios": self.ratios, "targets": self.targets, "failures": failures,
             "table_markdown": "\n".join(self.md),
@@ -559,12 +635,12 @@ class Report:
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--only", default="all", choices=("all", "tools"))
+    p.add_argument("--only", default="all", choices=("all", "tools", "serve"))
     for k in ("work", "out", "command", "sdk-status", "instr-status", "load-start", "load-end",
               "cpus"):
         p.add_argument("--" + k, required=True)
     for k in ("quick", "repeats", "n", "warmup", "concurrency", "cold-runs", "conversations",
-              "latency"):
+              "latency", "open"):
         p.add_argument("--" + k, type=int, required=True)
     Report(p.parse_args()).run()
 
