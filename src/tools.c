@@ -663,7 +663,7 @@ static int agent_index(const hf_tools *ts, const hf_agent *a, size_t *ai, hf_err
  * new reference. */
 static int current(binding **out, hf_tools *ts, const hf_agent *a, hf_error *err)
 {
-	size_t ai;
+	size_t ai = 0;
 	binding *b, *nb;
 	int rc;
 
@@ -821,7 +821,7 @@ int hf_tools_list(const hf_tools *cts, const hf_agent *a,
 	if (!ts || !a || !fn)
 		return hf_err(err, HF_EINVAL, "hf_tools_list: a tool set, an agent and fn are required");
 	if (!a->ntools) {
-		size_t ai;
+		size_t ai = 0;
 		return agent_index(ts, a, &ai, err);
 	}
 	if ((rc = current(&b, ts, a, err)))
