@@ -393,6 +393,15 @@ static bool none_in_flight(void *arg)
 	return in_flight(arg) == 0;
 }
 
+/* The mock has received the first upstream call: the scenario's stall is
+ * taken by the busy turn, not by a later one (serve counts a turn in
+ * flight before its request reaches the mock). */
+static bool upstream_reached(void *arg)
+{
+	served *s = arg;
+	return hf_mock_log_count(s->mock) >= 1;
+}
+
 static void test_busy_session_409_and_disconnect_cancels(void **state)
 {
 	served s;
@@ -407,6 +416,7 @@ static void test_busy_session_409_and_disconnect_cancels(void **state)
 	g.session = "conv-busy";
 	assert_int_equal(pthread_create(&g.th, NULL, bg_run, &g), 0);
 	ts_wait_until(one_in_flight, &s, "the first turn in flight");
+	ts_wait_until(upstream_reached, &s, "the first turn's call at the mock");
 
 	chat(&r, &s, "conv-busy", "{\"model\":\"support\",\"messages\":[{\"role\":\"user\","
 	                          "\"content\":\"Hello again\"}]}");
