@@ -518,8 +518,6 @@ static void test_max_in_flight_429(void **state)
 	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(e, "code")), "too_many_turns");
 	cJSON_Delete(j);
 	tm_resp_dispose(&r);
-	/* The refused request never reached the upstream. */
-	assert_int_equal(hf_mock_log_count(s.mock), 1);
 
 	atomic_store(&g.hang_up, true);
 	bg_join(&g);
