@@ -148,11 +148,13 @@ static long stored(served *s, const char *id, char *agent, size_t cap)
 
 /* ---- the node scripts ---- */
 
-/* Run node tests/serve/SCRIPT [CASE] against s (HANDOFF_SERVE_URL, and
- * HANDOFF_SERVE_KEY when key is set); fail with its output unless it
- * exits 0. Skips (with the reason) when node cannot be installed. */
-static void node_run(served *s, const char *script, const char *kase, const char *key)
+/* Run node tests/serve/SCRIPT ARGS... (NULL-terminated, may be NULL)
+ * against s (HANDOFF_SERVE_URL, and HANDOFF_SERVE_KEY when key is set);
+ * fail with its output unless it exits 0. */
+static void node_run_key(served *s, const char *script, const char *const *args, const char *key)
 {
+	const char *argv[16];
+	size_t n = 0, i;
 	char path[1024], *out_path = ts_path(s->dir, "node.out"), *out;
 	int st = 0;
 	pid_t pid;
@@ -168,16 +170,32 @@ static void node_run(served *s, const char *script, const char *kase, const char
 		setenv("HANDOFF_SERVE_URL", s->url, 1);
 		if (key)
 			setenv("HANDOFF_SERVE_KEY", key, 1);
-		execlp("node", "node", path, kase, (char *)NULL);
+		argv[n++] = "node";
+		argv[n++] = path;
+		for (i = 0; args && args[i] && n + 1 < sizeof(argv) / sizeof(argv[0]); i++)
+			argv[n++] = args[i];
+		argv[n] = NULL;
+		execvp("node", (char *const *)argv);
 		_exit(127);
 	}
 	ts_wait_child(pid, &st);
 	out = ts_read(out_path, NULL);
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		fail_msg("node %s %s failed (status %d):\n%s", script, kase ? kase : "", st,
-		         out ? out : "(no output)");
+		fail_msg("node %s %s failed (status %d):\n%s", script, args && args[0] ? args[0] : "",
+		         st, out ? out : "(no output)");
 	free(out);
 	free(out_path);
+}
+
+static void node_run_args(served *s, const char *script, const char *const *args)
+{
+	node_run_key(s, script, args, NULL);
+}
+
+static void node_run(served *s, const char *script, const char *kase, const char *key)
+{
+	const char *args[] = { kase, NULL };
+	node_run_key(s, script, args, key);
 }
 
 static void test_openai_client(void **state)
@@ -261,18 +279,62 @@ static void test_openai_client_busy_409(void **state)
 	serve_stop(&s);
 }
 
-static void test_openai_client_upstream_500(void **state)
+/* One upstream fault row: the scenario fails every upstream call of two
+ * requests (streaming and not); the openai client sees status and code,
+ * and the session stays unstored. env: one "K=V" for the server, or NULL;
+ * calls: the upstream calls the mock must have seen, or -1. */
+static void upstream_row(const char *scenario, const char *env, const char *status,
+                         const char *code, const char *says, long calls)
 {
 	served s;
-	(void)state;
+	char *k = NULL;
 
 	ts_npm_need();
-	/* Two requests, each the first try and two retries upstream. */
-	serve_start(&s, "[{\"fault\":\"500\",\"repeat\":6}]", NULL);
-	node_run(&s, "openai_client.mjs", "upstream500", NULL);
-	assert_int_equal(hf_mock_log_count(s.mock), 6);
-	assert_int_equal(stored(&s, "conv-500", NULL, 0), -1);
+	if (env) {
+		k = strdup(env);
+		*strchr(k, '=') = '\0';
+		setenv(k, strchr(env, '=') + 1, 1); /* the server inherits it */
+	}
+	serve_start(&s, scenario, NULL);
+	if (k) {
+		unsetenv(k);
+		free(k);
+	}
+	node_run_args(&s, "openai_client.mjs", (const char *const[]){ "upstream", status, code, says,
+	                                                              NULL });
+	if (calls >= 0)
+		assert_int_equal(hf_mock_log_count(s.mock), calls);
+	assert_int_equal(stored(&s, "conv-up", NULL, 0), -1);
 	serve_stop(&s);
+}
+
+static void test_openai_client_upstream_500(void **state)
+{
+	(void)state;
+	/* Two requests, each the first try and two retries upstream. */
+	upstream_row("[{\"fault\":\"500\",\"repeat\":6}]", NULL, "502", "upstream_http", "HTTP 500",
+	             6);
+}
+
+static void test_openai_client_upstream_429(void **state)
+{
+	(void)state;
+	upstream_row("[{\"fault\":\"429;ms=10\",\"repeat\":6}]", NULL, "502", "upstream_http",
+	             "HTTP 429", -1);
+}
+
+static void test_openai_client_upstream_drop(void **state)
+{
+	(void)state;
+	upstream_row("[{\"fault\":\"drop\",\"repeat\":6}]", NULL, "502", "upstream_network", ".",
+	             -1);
+}
+
+static void test_openai_client_upstream_timeout(void **state)
+{
+	(void)state;
+	upstream_row("[{\"fault\":\"stall;ms=20000\",\"repeat\":6}]", "HANDOFF_TIMEOUT=0.3", "504",
+	             "upstream_timeout", "timed out", -1);
 }
 
 static void test_agents_sdk(void **state)
@@ -536,6 +598,9 @@ int main(void)
 		cmocka_unit_test(test_openai_client_auth),
 		cmocka_unit_test(test_openai_client_busy_409),
 		cmocka_unit_test(test_openai_client_upstream_500),
+		cmocka_unit_test(test_openai_client_upstream_429),
+		cmocka_unit_test(test_openai_client_upstream_drop),
+		cmocka_unit_test(test_openai_client_upstream_timeout),
 		cmocka_unit_test(test_agents_sdk),
 		cmocka_unit_test(test_sigterm_streams_finish),
 		cmocka_unit_test(test_sigterm_cuts_started_stream),
