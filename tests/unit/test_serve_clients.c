@@ -481,8 +481,9 @@ static void test_sigterm_streams_finish(void **state)
 	(void)state;
 
 	/* The three first upstream calls (the triage calls) stall a while: the
-	 * turns are in flight when the signal comes. */
-	serve_start(&s, "[{\"fault\":\"stall;ms=1500\",\"repeat\":3}]", args);
+	 * turns are in flight when the signal comes (the wait below sees all
+	 * three in flight well within it). */
+	serve_start(&s, "[{\"fault\":\"stall;ms=3000\",\"repeat\":3}]", args);
 	for (i = 0; i < 3; i++)
 		bg_start(&g[i], &s, sessions[i], true);
 	ts_wait_until(three_in_flight, &s, "three streams in flight");
