@@ -15,7 +15,8 @@
  * functions below, any thread), serve_note.c (log lines), serve_graphs.c (the served
  * graphs, reloaded atomically), serve_chat.c (POST /v1/chat/completions),
  * serve_engine.c (the engine thread), serve_metrics.c (counters and
- * histograms in the Prometheus text format). Public API of libhandoff only.
+ * histograms in the Prometheus text format), serve_clock.c (deadlines of
+ * the drain's waits). Public API of libhandoff only.
  */
 #ifndef HF_SERVE_H
 #define HF_SERVE_H
@@ -25,6 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /* ---- options (serve_main.c) ---- */
 
@@ -100,6 +102,15 @@ int serve_server_start(serve_server *s, serve_graphs *gs, serve_chat *chat, hf_e
 const char *serve_server_url(const serve_server *s);
 /* Stop accepting connections (draining); requests already accepted go on. */
 void serve_server_quiesce(serve_server *s);
+/* serve_clock.c: *until = CLOCK_MONOTONIC now + ms (for pthread_cond_timedwait
+ * on a condition variable set to that clock); the same clock in ms. */
+void serve_deadline(struct timespec *until, long ms);
+long serve_now_ms(void);
+
+/* Wait until no request is in progress (the answers of finished turns have
+ * reached their clients), at most ms. After serve_server_quiesce and the
+ * chat drain, before serve_server_free. NULL-safe. */
+void serve_server_flush(serve_server *s, long ms);
 /* Stop the daemon (connections still open are closed) and free. NULL-safe. */
 void serve_server_free(serve_server *s);
 

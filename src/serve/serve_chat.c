@@ -624,13 +624,7 @@ static void wait_idle(serve_chat *c, long ms)
 {
 	struct timespec until;
 
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += ms / 1000;
-	until.tv_nsec += (ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	serve_deadline(&until, ms);
 	while (c->in_flight && pthread_cond_timedwait(&c->changed, &c->mu, &until) == 0) {}
 }
 

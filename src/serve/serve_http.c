@@ -56,6 +56,7 @@ struct serve_server {
 	FILE *log;
 	pthread_mutex_t log_lock;
 	pthread_mutex_t lock; /* live list, serials */
+	pthread_cond_t emptied; /* the live list became empty */
 	serve_req *live;
 	uint64_t next_serial;
 	int ep, stop_fd;
@@ -499,6 +500,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		s->live = r->next;
 	if (r->next)
 		r->next->prev = r->prev;
+	if (!s->live)
+		pthread_cond_broadcast(&s->emptied);
 	pthread_mutex_unlock(&s->lock);
 
 	pthread_mutex_lock(&r->lock);
@@ -749,6 +752,13 @@ int serve_server_new(serve_server **out, const serve_options *o, hf_error *err)
 	s->listen_fd = s->ep = s->stop_fd = -1;
 	s->log = stderr;
 	pthread_mutex_init(&s->lock, NULL);
+	{
+		pthread_condattr_t ca;
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&s->emptied, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	pthread_mutex_init(&s->log_lock, NULL);
 	s->header_s = (unsigned)((o->header_timeout_ms + 999) / 1000);
 	s->idle_s = (unsigned)((o->idle_timeout_ms + 999) / 1000);
@@ -834,6 +844,18 @@ void serve_server_quiesce(serve_server *s)
 	s->listen_fd = -1;
 }
 
+void serve_server_flush(serve_server *s, long ms)
+{
+	struct timespec until;
+
+	if (!s || !s->d)
+		return;
+	serve_deadline(&until, ms);
+	pthread_mutex_lock(&s->lock);
+	while (s->live && pthread_cond_timedwait(&s->emptied, &s->lock, &until) == 0) {}
+	pthread_mutex_unlock(&s->lock);
+}
+
 void serve_server_free(serve_server *s)
 {
 	serve_req *r;
@@ -869,6 +891,7 @@ void serve_server_free(serve_server *s)
 	if (s->log && s->log != stderr)
 		fclose(s->log);
 	free_keys(s);
+	pthread_cond_destroy(&s->emptied);
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->log_lock);
 	free(s);

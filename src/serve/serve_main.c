@@ -339,6 +339,10 @@ static int parse(int argc, char **argv, serve_options *o)
 	return -1;
 }
 
+/* After the drain, how long the answers of ended turns get at least to
+ * reach their clients. */
+#define FLUSH_MIN_MS 1000
+
 /* Wait for signals: SIGHUP reloads; SIGTERM/SIGINT returns. */
 static void run(serve_graphs *gs, const serve_options *o)
 {
@@ -374,6 +378,7 @@ int main(int argc, char **argv)
 	size_t i;
 	hf_error err;
 	int status, rc;
+	long t0, left;
 
 	o.listen = "127.0.0.1:8000";
 	o.max_body = 1024 * 1024;
@@ -404,7 +409,13 @@ int main(int argc, char **argv)
 		serve_note("cannot write the ready file %s: %s", o.ready_file, strerror(errno));
 	run(gs, &o);
 	serve_server_quiesce(srv);
+	t0 = serve_now_ms();
 	serve_chat_drain(chat, o.grace_ms);
+	/* The answers of the turns that ended (finished, or cut with an error
+	 * chunk) still have to reach their clients: what is left of the grace,
+	 * at least FLUSH_MIN_MS. */
+	left = o.grace_ms - (serve_now_ms() - t0);
+	serve_server_flush(srv, left > FLUSH_MIN_MS ? left : FLUSH_MIN_MS);
 	serve_note("drained; exiting");
 	status = EXIT_OK;
 out:
