@@ -7,7 +7,7 @@
  * upstream failures mapped to 502/504 with nothing stored.
  */
 #include "support.h"
-#include "support_mock.h"
+#include "support_serve.h"
 
 #include <curl/curl.h>
 
@@ -22,88 +22,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-typedef struct served {
-	hf_mock *mock;
-	char *dir, *db, *ready, *errlog;
-	char url[128];
-	pid_t pid;
-} served;
+typedef ts_served served;
 
-static bool file_ready(void *arg)
-{
-	served *s = arg;
-	char *t = ts_read(s->ready, NULL);
-	bool ok = t && strchr(t, '\n');
-	if (ok) {
-		*strchr(t, '\n') = '\0';
-		snprintf(s->url, sizeof(s->url), "%s", t);
-	}
-	free(t);
-	return ok;
-}
-
-/* Start a mock (scenario: a JSON text or NULL) and handoff-serve on it,
- * serving the repository's agents/ as model "support". env: extra
- * "K=V" entries for the server (NULL-terminated, may be NULL). */
-static void serve_start(served *s, const char *scenario, const char *const *env)
-{
-	hf_mock_options mo = HF_MOCK_OPTIONS_INIT;
-	char serve[1024], *base, *sc = NULL;
-	size_t i;
-
-	memset(s, 0, sizeof(*s));
-	snprintf(serve, sizeof(serve), "%s", HF_CLI_PATH);
-	strcpy(strrchr(serve, '/') + 1, "handoff-serve");
-	if (access(serve, X_OK)) /* only before the HTTP side is built with the tree */
-		skip();
-	s->dir = ts_tmpdir();
-	s->db = ts_path(s->dir, "sessions.db");
-	s->ready = ts_path(s->dir, "ready");
-	s->errlog = ts_path(s->dir, "stderr");
-	if (scenario) {
-		sc = ts_path(s->dir, "scenario.json");
-		ts_write(sc, scenario);
-		mo.scenario = sc;
-	}
-	s->mock = tm_start(&mo);
-	free(sc);
-	base = tm_base_url(s->mock, "/v1");
-	s->pid = fork();
-	assert_true(s->pid >= 0);
-	if (s->pid == 0) {
-		char graph[1024], url[512];
-		int fe = open(s->errlog, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		dup2(fe, 2);
-		snprintf(graph, sizeof(graph), "support=%s/agents", HF_SOURCE_DIR);
-		snprintf(url, sizeof(url), "HANDOFF_BASE_URL=%s", base);
-		putenv(url);
-		for (i = 0; env && env[i]; i++)
-			putenv((char *)env[i]);
-		execl(serve, serve, "--graph", graph, "--listen", "127.0.0.1:0", "--ready-file",
-		      s->ready, "--db", s->db, "--grace", "10s", (char *)NULL);
-		_exit(127);
-	}
-	free(base);
-	ts_wait_until(file_ready, s, "handoff-serve's ready file");
-}
-
-/* SIGTERM: it drains and exits 0. */
-static void serve_stop(served *s)
-{
-	int st = 0;
-
-	kill(s->pid, SIGTERM);
-	ts_wait_child(s->pid, &st);
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 0);
-	hf_mock_stop(s->mock);
-	ts_rmtree(s->dir);
-	free(s->dir);
-	free(s->db);
-	free(s->ready);
-	free(s->errlog);
-}
+/* --grace 10s: a stop never cuts a turn these tests wait for. */
+static const char *const grace[] = { "--grace", "10s", NULL };
 
 /* POST body to /v1/chat/completions with an optional session header. */
 static void chat(tm_resp *r, served *s, const char *session, const char *body)
@@ -116,27 +38,6 @@ static void chat(tm_resp *r, served *s, const char *session, const char *body)
 	tm_http(r, "POST", url, body, headers, 30000);
 }
 
-/* The stored session id: its message count and holder; -1 when absent. */
-static long stored(served *s, const char *id, char *agent, size_t cap)
-{
-	hf_store *st = NULL;
-	hf_session *ss = NULL;
-	hf_error err;
-	long n;
-
-	if (hf_store_open_sqlite_readonly(&st, s->db, &err))
-		return -1;
-	if (hf_store_load(&ss, st, id, &err)) {
-		hf_store_free(st);
-		return -1;
-	}
-	n = (long)hf_session_message_count(ss);
-	if (agent)
-		snprintf(agent, cap, "%s", hf_session_agent(ss) ? hf_session_agent(ss) : "");
-	hf_session_free(ss);
-	hf_store_free(st);
-	return n;
-}
 
 /* The "handoff" member of j, printed compactly (owned). */
 static void assert_handoff(cJSON *j, const char *want)
@@ -162,7 +63,7 @@ static void test_sticky_session_across_requests(void **state)
 	size_t before;
 	(void)state;
 
-	serve_start(&s, NULL, NULL);
+	ts_serve_start(&s, NULL, NULL, grace);
 	chat(&r, &s, "conv-1", "{\"model\":\"support\",\"messages\":[{\"role\":\"user\","
 	                       "\"content\":\"Hola, ¿cómo estás?\"}]}");
 	assert_int_equal(r.status, 200);
@@ -179,7 +80,7 @@ static void test_sticky_session_across_requests(void **state)
 	                 0, 1);
 	cJSON_Delete(j);
 	tm_resp_dispose(&r);
-	assert_int_equal(stored(&s, "conv-1", holder, sizeof(holder)), 4);
+	assert_int_equal(ts_serve_stored(&s, "conv-1", holder, sizeof(holder)), 4);
 	assert_string_equal(holder, "Spanish agent");
 
 	/* The second request resends the history, as clients do: only the
@@ -209,8 +110,8 @@ static void test_sticky_session_across_requests(void **state)
 	/* system (the Spanish agent's instructions), 4 stored, the new one */
 	assert_int_equal(cJSON_GetArraySize(msgs), 6);
 	cJSON_Delete(body);
-	assert_int_equal(stored(&s, "conv-1", NULL, 0), 6);
-	serve_stop(&s);
+	assert_int_equal(ts_serve_stored(&s, "conv-1", NULL, 0), 6);
+	ts_serve_stop(&s);
 }
 
 static void test_stateless_stores_nothing(void **state)
@@ -223,7 +124,7 @@ static void test_stateless_stores_nothing(void **state)
 	char *text;
 	(void)state;
 
-	serve_start(&s, NULL, NULL);
+	ts_serve_start(&s, NULL, NULL, grace);
 	chat(&r, &s, NULL, "{\"model\":\"support\",\"temperature\":0.3,\"user\":\"u1\",\"messages\":["
 	                   "{\"role\":\"system\",\"content\":\"CLIENT SYSTEM\"},"
 	                   "{\"role\":\"user\",\"content\":\"Hello\"},"
@@ -248,7 +149,7 @@ static void test_stateless_stores_nothing(void **state)
 	assert_int_equal(hf_store_open_sqlite_readonly(&st, s.db, &err), 0);
 	assert_int_equal(hf_store_latest(&text, st, &err), HF_ENOTFOUND);
 	hf_store_free(st);
-	serve_stop(&s);
+	ts_serve_stop(&s);
 }
 
 static void test_streaming_chunks_and_usage(void **state)
@@ -260,7 +161,7 @@ static void test_streaming_chunks_and_usage(void **state)
 	char id[128] = "", text[512] = "";
 	(void)state;
 
-	serve_start(&s, NULL, NULL);
+	ts_serve_start(&s, NULL, NULL, grace);
 	chat(&r, &s, "conv-s", "{\"model\":\"support\",\"stream\":true,\"stream_options\":"
 	                       "{\"include_usage\":true},\"messages\":[{\"role\":\"user\","
 	                       "\"content\":\"Hello, how are you?\"}]}");
@@ -313,8 +214,8 @@ static void test_streaming_chunks_and_usage(void **state)
 	assert_true(ts_contains(text, "English"));
 	tm_strv_free(ev);
 	tm_resp_dispose(&r);
-	assert_int_equal(stored(&s, "conv-s", NULL, 0), 4);
-	serve_stop(&s);
+	assert_int_equal(ts_serve_stored(&s, "conv-s", NULL, 0), 4);
+	ts_serve_stop(&s);
 }
 
 /* ---- a request on its own thread, which can hang up ---- */
@@ -369,28 +270,15 @@ static void *bg_run(void *arg)
 	return NULL;
 }
 
-static long in_flight(served *s)
-{
-	char url[256], *p;
-	tm_resp r;
-	long n = -1;
-
-	snprintf(url, sizeof(url), "%s/metrics", s->url);
-	tm_http(&r, "GET", url, NULL, NULL, 10000);
-	if (r.body && (p = strstr(r.body, "\nhandoff_turns_in_flight ")))
-		n = strtol(p + 25, NULL, 10);
-	tm_resp_dispose(&r);
-	return n;
-}
 
 static bool one_in_flight(void *arg)
 {
-	return in_flight(arg) == 1;
+	return ts_serve_in_flight(arg) == 1;
 }
 
 static bool none_in_flight(void *arg)
 {
-	return in_flight(arg) == 0;
+	return ts_serve_in_flight(arg) == 0;
 }
 
 /* The mock has received the first upstream call: the scenario's stall is
@@ -411,7 +299,7 @@ static void test_busy_session_409_and_disconnect_cancels(void **state)
 	(void)state;
 
 	/* The first upstream call stalls: the turn stays busy. */
-	serve_start(&s, "[{\"fault\":\"stall;ms=60000\"}]", NULL);
+	ts_serve_start(&s, "[{\"fault\":\"stall;ms=60000\"}]", NULL, grace);
 	g.s = &s;
 	g.session = "conv-busy";
 	assert_int_equal(pthread_create(&g.th, NULL, bg_run, &g), 0);
@@ -437,14 +325,14 @@ static void test_busy_session_409_and_disconnect_cancels(void **state)
 	pthread_join(g.th, NULL);
 	assert_int_equal(g.curl_code, CURLE_ABORTED_BY_CALLBACK);
 	ts_wait_until(none_in_flight, &s, "the cancelled turn to end");
-	assert_int_equal(stored(&s, "conv-busy", NULL, 0), -1);
+	assert_int_equal(ts_serve_stored(&s, "conv-busy", NULL, 0), -1);
 	/* The session takes turns again. */
 	chat(&r, &s, "conv-busy", "{\"model\":\"support\",\"messages\":[{\"role\":\"user\","
 	                          "\"content\":\"Hello again\"}]}");
 	assert_int_equal(r.status, 200);
 	tm_resp_dispose(&r);
-	assert_int_equal(stored(&s, "conv-busy", NULL, 0), 4);
-	serve_stop(&s);
+	assert_int_equal(ts_serve_stored(&s, "conv-busy", NULL, 0), 4);
+	ts_serve_stop(&s);
 }
 
 /* An upstream failure on a stateful request: status and code, and the
@@ -457,7 +345,7 @@ static void upstream_fails(const char *scenario, const char *const *env, bool st
 	cJSON *j, *e;
 	char body[256];
 
-	serve_start(&s, scenario, env);
+	ts_serve_start(&s, scenario, env, grace);
 	snprintf(body, sizeof(body), "{\"model\":\"support\",\"stream\":%s,\"messages\":"
 	                             "[{\"role\":\"user\",\"content\":\"Hello\"}]}",
 	         stream ? "true" : "false");
@@ -470,8 +358,8 @@ static void upstream_fails(const char *scenario, const char *const *env, bool st
 	assert_true(ts_contains(cJSON_GetStringValue(cJSON_GetObjectItem(e, "message")), says));
 	cJSON_Delete(j);
 	tm_resp_dispose(&r);
-	assert_int_equal(stored(&s, "conv-f", NULL, 0), -1);
-	serve_stop(&s);
+	assert_int_equal(ts_serve_stored(&s, "conv-f", NULL, 0), -1);
+	ts_serve_stop(&s);
 }
 
 static void test_upstream_500_is_502(void **state)
@@ -510,9 +398,9 @@ static void test_error_after_stream_started(void **state)
 	cJSON *c, *e;
 	(void)state;
 
-	serve_start(&s, "[{\"tool_calls\":[{\"id\":\"c1\",\"name\":\"transfer_to_english_agent\"}]},"
-	                "{\"content\":\"Hello there my good friend, how are you?\","
-	                "\"fault\":\"error-mid-stream\"}]", NULL);
+	ts_serve_start(&s, "[{\"tool_calls\":[{\"id\":\"c1\",\"name\":\"transfer_to_english_agent\"}]},"
+	                   "{\"content\":\"Hello there my good friend, how are you?\","
+	                   "\"fault\":\"error-mid-stream\"}]", NULL, grace);
 	chat(&r, &s, "conv-m", "{\"model\":\"support\",\"stream\":true,\"messages\":"
 	                       "[{\"role\":\"user\",\"content\":\"Hello\"}]}");
 	assert_int_equal(r.status, 200);
@@ -530,8 +418,8 @@ static void test_error_after_stream_started(void **state)
 	cJSON_Delete(c);
 	tm_strv_free(ev);
 	tm_resp_dispose(&r);
-	assert_int_equal(stored(&s, "conv-m", NULL, 0), -1);
-	serve_stop(&s);
+	assert_int_equal(ts_serve_stored(&s, "conv-m", NULL, 0), -1);
+	ts_serve_stop(&s);
 }
 
 static void test_bad_requests(void **state)
@@ -541,7 +429,7 @@ static void test_bad_requests(void **state)
 	cJSON *j, *e;
 	(void)state;
 
-	serve_start(&s, NULL, NULL);
+	ts_serve_start(&s, NULL, NULL, grace);
 	chat(&r, &s, NULL, "{\"model\":\"nope\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}");
 	assert_int_equal(r.status, 404);
 	j = tm_json(&r);
@@ -558,7 +446,7 @@ static void test_bad_requests(void **state)
 	cJSON_Delete(j);
 	tm_resp_dispose(&r);
 	assert_int_equal(hf_mock_log_count(s.mock), 0);
-	serve_stop(&s);
+	ts_serve_stop(&s);
 }
 
 int main(void)

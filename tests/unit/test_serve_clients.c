@@ -10,7 +10,7 @@
  */
 #include "support.h"
 #include "support_mcp.h"
-#include "support_mock.h"
+#include "support_serve.h"
 
 #include <curl/curl.h>
 
@@ -26,125 +26,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-typedef struct served {
-	hf_mock *mock;
-	char *dir, *db, *ready, *errlog;
-	char url[128];
-	pid_t pid;
-} served;
-
-static bool file_ready(void *arg)
-{
-	served *s = arg;
-	char *t = ts_read(s->ready, NULL);
-	bool ok = t && strchr(t, '\n');
-	if (ok) {
-		*strchr(t, '\n') = '\0';
-		snprintf(s->url, sizeof(s->url), "%s", t);
-	}
-	free(t);
-	return ok;
-}
-
-/* Start a mock (scenario: a JSON text or NULL) and handoff-serve on it,
- * serving the repository's agents/ as model "support", with extra
- * command-line arguments (NULL-terminated, may be NULL). */
-static void serve_start(served *s, const char *scenario, const char *const *args)
-{
-	hf_mock_options mo = HF_MOCK_OPTIONS_INIT;
-	char serve[1024], *base, *sc = NULL;
-	const char *argv[32];
-	size_t i, n = 0;
-
-	memset(s, 0, sizeof(*s));
-	snprintf(serve, sizeof(serve), "%s", HF_CLI_PATH);
-	strcpy(strrchr(serve, '/') + 1, "handoff-serve");
-	if (access(serve, X_OK)) /* only before the HTTP side is built with the tree */
-		skip();
-	s->dir = ts_tmpdir();
-	s->db = ts_path(s->dir, "sessions.db");
-	s->ready = ts_path(s->dir, "ready");
-	s->errlog = ts_path(s->dir, "stderr");
-	if (scenario) {
-		sc = ts_path(s->dir, "scenario.json");
-		ts_write(sc, scenario);
-		mo.scenario = sc;
-	}
-	s->mock = tm_start(&mo);
-	free(sc);
-	base = tm_base_url(s->mock, "/v1");
-	s->pid = fork();
-	assert_true(s->pid >= 0);
-	if (s->pid == 0) {
-		char graph[1024], url[512];
-		int fe = open(s->errlog, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		dup2(fe, 2);
-		snprintf(graph, sizeof(graph), "support=%s/agents", HF_SOURCE_DIR);
-		snprintf(url, sizeof(url), "HANDOFF_BASE_URL=%s", base);
-		putenv(url);
-		argv[n++] = serve;
-		argv[n++] = "--graph";
-		argv[n++] = graph;
-		argv[n++] = "--listen";
-		argv[n++] = "127.0.0.1:0";
-		argv[n++] = "--ready-file";
-		argv[n++] = s->ready;
-		argv[n++] = "--db";
-		argv[n++] = s->db;
-		for (i = 0; args && args[i] && n + 1 < sizeof(argv) / sizeof(argv[0]); i++)
-			argv[n++] = args[i];
-		argv[n] = NULL;
-		execv(serve, (char *const *)argv);
-		_exit(127);
-	}
-	free(base);
-	ts_wait_until(file_ready, s, "handoff-serve's ready file");
-}
-
-static void serve_free(served *s)
-{
-	hf_mock_stop(s->mock);
-	ts_rmtree(s->dir);
-	free(s->dir);
-	free(s->db);
-	free(s->ready);
-	free(s->errlog);
-}
-
-/* SIGTERM: it drains and exits 0. */
-static void serve_stop(served *s)
-{
-	int st = 0;
-
-	kill(s->pid, SIGTERM);
-	ts_wait_child(s->pid, &st);
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 0);
-	serve_free(s);
-}
-
-/* The stored session id: its message count and holder; -1 when absent. */
-static long stored(served *s, const char *id, char *agent, size_t cap)
-{
-	hf_store *st = NULL;
-	hf_session *ss = NULL;
-	hf_error err;
-	long n;
-
-	if (hf_store_open_sqlite_readonly(&st, s->db, &err))
-		return -1;
-	if (hf_store_load(&ss, st, id, &err)) {
-		hf_store_free(st);
-		return -1;
-	}
-	n = (long)hf_session_message_count(ss);
-	if (agent)
-		snprintf(agent, cap, "%s", hf_session_agent(ss) ? hf_session_agent(ss) : "");
-	hf_session_free(ss);
-	hf_store_free(st);
-	return n;
-}
+typedef ts_served served;
 
 /* ---- the node scripts ---- */
 
@@ -205,15 +87,15 @@ static void test_openai_client(void **state)
 	(void)state;
 
 	ts_npm_need();
-	serve_start(&s, NULL, NULL);
+	ts_serve_start(&s, NULL, NULL, NULL);
 	node_run(&s, "openai_client.mjs", "main", NULL);
 	/* The sticky session as the store holds it: two turns, the first
 	 * handed off (4 messages), the second answered at once (2 more). */
-	assert_int_equal(stored(&s, "conv-js", holder, sizeof(holder)), 6);
+	assert_int_equal(ts_serve_stored(&s, "conv-js", holder, sizeof(holder)), 6);
 	assert_string_equal(holder, "Spanish agent");
-	assert_int_equal(stored(&s, "conv-js-2", holder, sizeof(holder)), 4);
+	assert_int_equal(ts_serve_stored(&s, "conv-js-2", holder, sizeof(holder)), 4);
 	assert_string_equal(holder, "English agent");
-	serve_stop(&s);
+	ts_serve_stop(&s);
 }
 
 static void test_openai_client_auth(void **state)
@@ -236,9 +118,9 @@ static void test_openai_client_auth(void **state)
 	}
 	assert_int_equal(chmod(keys, 0600), 0);
 	snprintf(args_keys, sizeof(args_keys), "%s", keys);
-	serve_start(&s, NULL, args);
+	ts_serve_start(&s, NULL, NULL, args);
 	node_run(&s, "openai_client.mjs", "auth", key);
-	serve_stop(&s);
+	ts_serve_stop(&s);
 	ts_rmtree(dir);
 	free(dir);
 	free(keys);
@@ -246,23 +128,10 @@ static void test_openai_client_auth(void **state)
 
 /* ---- the turns in flight gauge ---- */
 
-static long in_flight(served *s)
-{
-	char url[256], *p;
-	tm_resp r;
-	long n = -1;
-
-	snprintf(url, sizeof(url), "%s/metrics", s->url);
-	tm_http(&r, "GET", url, NULL, NULL, 10000);
-	if (r.body && (p = strstr(r.body, "\nhandoff_turns_in_flight ")))
-		n = strtol(p + 25, NULL, 10);
-	tm_resp_dispose(&r);
-	return n;
-}
 
 static bool none_in_flight(void *arg)
 {
-	return in_flight(arg) == 0;
+	return ts_serve_in_flight(arg) == 0;
 }
 
 static void test_openai_client_busy_409(void **state)
@@ -271,12 +140,12 @@ static void test_openai_client_busy_409(void **state)
 	(void)state;
 
 	ts_npm_need();
-	serve_start(&s, "[{\"fault\":\"stall;ms=60000\"}]", NULL);
+	ts_serve_start(&s, "[{\"fault\":\"stall;ms=60000\"}]", NULL, NULL);
 	node_run(&s, "openai_client.mjs", "busy", NULL);
 	/* The abandoned turn is cancelled and stores nothing. */
 	ts_wait_until(none_in_flight, &s, "the abandoned turn to end");
-	assert_int_equal(stored(&s, "conv-busy", NULL, 0), -1);
-	serve_stop(&s);
+	assert_int_equal(ts_serve_stored(&s, "conv-busy", NULL, 0), -1);
+	ts_serve_stop(&s);
 }
 
 /* One upstream fault row: the scenario fails every upstream call of two
@@ -295,7 +164,7 @@ static void upstream_row(const char *scenario, const char *env, const char *stat
 		*strchr(k, '=') = '\0';
 		setenv(k, strchr(env, '=') + 1, 1); /* the server inherits it */
 	}
-	serve_start(&s, scenario, NULL);
+	ts_serve_start(&s, scenario, NULL, NULL);
 	if (k) {
 		unsetenv(k);
 		free(k);
@@ -304,8 +173,8 @@ static void upstream_row(const char *scenario, const char *env, const char *stat
 	                                                              NULL });
 	if (calls >= 0)
 		assert_int_equal(hf_mock_log_count(s.mock), calls);
-	assert_int_equal(stored(&s, "conv-up", NULL, 0), -1);
-	serve_stop(&s);
+	assert_int_equal(ts_serve_stored(&s, "conv-up", NULL, 0), -1);
+	ts_serve_stop(&s);
 }
 
 static void test_openai_client_upstream_500(void **state)
@@ -346,13 +215,13 @@ static void test_agents_sdk(void **state)
 	(void)state;
 
 	ts_npm_need();
-	serve_start(&s, NULL, NULL);
+	ts_serve_start(&s, NULL, NULL, NULL);
 	node_run(&s, "agents_sdk.mjs", NULL, NULL);
 	/* The SDK sends no session: stateless, nothing stored. */
 	assert_int_equal(hf_store_open_sqlite_readonly(&st, s.db, &err), 0);
 	assert_int_equal(hf_store_latest(&latest, st, &err), HF_ENOTFOUND);
 	hf_store_free(st);
-	serve_stop(&s);
+	ts_serve_stop(&s);
 }
 
 /* ---- requests on their own threads (libcurl) ---- */
@@ -447,12 +316,12 @@ static void bg_dispose(bg *g)
 
 static bool three_in_flight(void *arg)
 {
-	return in_flight(arg) == 3;
+	return ts_serve_in_flight(arg) == 3;
 }
 
 static bool one_in_flight(void *arg)
 {
-	return in_flight(arg) == 1;
+	return ts_serve_in_flight(arg) == 1;
 }
 
 /* A stream that ended complete: a finish_reason "stop" chunk and [DONE],
@@ -483,7 +352,7 @@ static void test_sigterm_streams_finish(void **state)
 	/* The three first upstream calls (the triage calls) stall a while: the
 	 * turns are in flight when the signal comes (the wait below sees all
 	 * three in flight well within it). */
-	serve_start(&s, "[{\"fault\":\"stall;ms=3000\",\"repeat\":3}]", args);
+	ts_serve_start(&s, "[{\"fault\":\"stall;ms=3000\",\"repeat\":3}]", NULL, args);
 	for (i = 0; i < 3; i++)
 		bg_start(&g[i], &s, sessions[i], true);
 	ts_wait_until(three_in_flight, &s, "three streams in flight");
@@ -497,10 +366,10 @@ static void test_sigterm_streams_finish(void **state)
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), 0);
 	for (i = 0; i < 3; i++) {
-		assert_int_equal(stored(&s, sessions[i], holder, sizeof(holder)), 4);
+		assert_int_equal(ts_serve_stored(&s, sessions[i], holder, sizeof(holder)), 4);
 		assert_string_equal(holder, "English agent");
 	}
-	serve_free(&s);
+	ts_serve_free(&s);
 }
 
 static bool stream_started(void *arg)
@@ -527,9 +396,9 @@ static void test_sigterm_cuts_started_stream(void **state)
 	(void)state;
 
 	/* Triage writes text and hands off; the English agent's call stalls. */
-	serve_start(&s, "[{\"content\":\"One moment.\",\"tool_calls\":[{\"id\":\"c1\","
-	                "\"name\":\"transfer_to_english_agent\"}]},"
-	                "{\"fault\":\"stall;ms=60000\"}]", args);
+	ts_serve_start(&s, "[{\"content\":\"One moment.\",\"tool_calls\":[{\"id\":\"c1\","
+	                   "\"name\":\"transfer_to_english_agent\"}]},"
+	                   "{\"fault\":\"stall;ms=60000\"}]", NULL, args);
 	bg_start(&g, &s, "drain-cut", true);
 	ts_wait_until(stream_started, &g, "the stream's first text");
 	kill(s.pid, SIGTERM);
@@ -545,8 +414,8 @@ static void test_sigterm_cuts_started_stream(void **state)
 	ts_wait_child(s.pid, &st);
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), 0);
-	assert_int_equal(stored(&s, "drain-cut", NULL, 0), -1);
-	serve_free(&s);
+	assert_int_equal(ts_serve_stored(&s, "drain-cut", NULL, 0), -1);
+	ts_serve_free(&s);
 }
 
 /* --max-in-flight 1: a second turn while one runs gets 429 with
@@ -565,7 +434,7 @@ static void test_max_in_flight_429(void **state)
 	                   "\"content\":\"Hello\"}]}";
 	(void)state;
 
-	serve_start(&s, "[{\"fault\":\"stall;ms=60000\"}]", args);
+	ts_serve_start(&s, "[{\"fault\":\"stall;ms=60000\"}]", NULL, args);
 	bg_start(&g, &s, "conv-429", false);
 	ts_wait_until(one_in_flight, &s, "the first turn in flight");
 	snprintf(url, sizeof(url), "%s/v1/chat/completions", s.url);
@@ -589,7 +458,7 @@ static void test_max_in_flight_429(void **state)
 	tm_http(&r, "POST", url, body, headers, 30000);
 	assert_int_equal(r.status, 200);
 	tm_resp_dispose(&r);
-	serve_stop(&s);
+	ts_serve_stop(&s);
 }
 
 int main(void)
